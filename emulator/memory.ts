@@ -137,6 +137,17 @@ export class PhysicalMemory {
     this.unbackedWrites += length - backed;
   }
 
+  /** Copies `length` bytes from `from` to `to` within RAM (overlap allowed, like memmove). */
+  copy(to: number, from: number, length: number): void {
+    checkRange(to, length);
+    checkRange(from, length);
+    if (to + length <= this.size && from + length <= this.size) {
+      this.bytes.copyWithin(to, from, from + length);
+      return;
+    }
+    this.writeBytes(to, this.readBytes(from, length));
+  }
+
   /** Lower-case hex of [pa, pa + length), for loaders, debuggers and golden files. */
   hex(pa: number, length: number): string {
     return uint8ArrayToHex(this.readBytes(pa, length));

@@ -1,0 +1,96 @@
+// The hardware interface: everything the kernel may use of the machine, and nothing more.
+//
+// The kernel (kernel/) imports only this file from emulator/ (test/layering.test.ts holds it to
+// that). It gets physical memory, the CPU's control registers, INVLPG and user-mode address
+// translation, the cycle clock, the interval timer and the console, the way an IA-32 kernel gets
+// them through instructions and devices. It also carries the IA-32 paging formats, which are
+// architecture, not emulator internals.
+
+import type { MmuCounters } from './mmu.ts';
+import type { CpuProfile } from './profiles.ts';
+import type { AccessKind, Cpl } from './paging.ts';
+
+export type { AccessKind, Cpl } from './paging.ts';
+export type { CpuProfile, CycleCosts } from './profiles.ts';
+export type { MmuCounters, TranslationView } from './mmu.ts';
+export {
+  Access,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_PGE,
+  CR4_PSE,
+  LARGE_PAGE_SIZE,
+  PF_P,
+  PF_RSVD,
+  PF_U,
+  PF_W,
+  PG_A,
+  PG_D,
+  PG_FRAME,
+  PG_G,
+  PG_LARGE_FRAME,
+  PG_P,
+  PG_PS,
+  PG_RW,
+  PG_US,
+  SMALL_PAGE_SIZE,
+  hex32,
+} from './paging.ts';
+
+/** Physical memory as the kernel sees it: 32-bit physical addresses, little-endian. */
+export interface PhysicalMemoryPort {
+  readonly size: number;
+  read8(pa: number): number;
+  read16(pa: number): number;
+  read32(pa: number): number;
+  write8(pa: number, value: number): void;
+  write16(pa: number, value: number): void;
+  write32(pa: number, value: number): void;
+  readBytes(pa: number, length: number): Uint8Array;
+  writeBytes(pa: number, data: Uint8Array): void;
+  fill(pa: number, length: number, value: number): void;
+  /** Copies `length` bytes from `from` to `to` (a memmove). */
+  copy(to: number, from: number, length: number): void;
+}
+
+/** The CPU's paging side and its cycle clock. */
+export interface CpuPort {
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  cr4: number;
+  invlpg(linear: number): void;
+  /**
+   * Translates an access as the CPU would make it at `cpl`: the physical address, or -1 for a
+   * page fault (CR2 and `lastErrorCode` set, the faulting page's TLB entries dropped).
+   */
+  tryTranslate(linear: number, kind: AccessKind, cpl: Cpl): number;
+  readonly lastErrorCode: number;
+  /** Charges cycles for work the MMU does not see (exceptions, system calls, kernel steps). */
+  charge(cycles: number): void;
+  /** The cycle count now. */
+  readonly cycles: number;
+  readonly counters: MmuCounters;
+}
+
+export interface TimerPort {
+  /** Cycle count at which the interrupt is raised; Infinity when disarmed. */
+  readonly deadline: number;
+  interrupts: number;
+  arm(cycle: number): void;
+  disarm(): void;
+  due(now: number): boolean;
+}
+
+export interface ConsolePort {
+  write(text: string): void;
+}
+
+export interface HardwareInterface {
+  readonly profile: CpuProfile;
+  readonly physical: PhysicalMemoryPort;
+  readonly cpu: CpuPort;
+  readonly timer: TimerPort;
+  readonly console: ConsolePort;
+}

@@ -1,0 +1,178 @@
+// The IA-32 binding of address spaces: page directories and page tables in emulated RAM, in
+// the real 32-bit format the MMU walks, and the TLB discipline that goes with editing them.
+//
+// Layout of every page directory:
+//   PDEs 0-767     user space, 0x00000000-0xBFFFFFFF: 4 KiB page tables from kernel memory
+//   PDEs 768-1023  the kernel region at KERNEL_BASE: identical in every space (copied from the
+//                  kernel's master entries), supervisor-only, global where the CPU has PGE
+//
+// User mappings are always 4 KiB PTEs (a larger fpage is mapped page by page). Every change to a
+// present entry is followed by INVLPG when the directory is the one in CR3; other spaces are
+// covered by the CR3 write that switches to them (user entries are never global).
+
+import {
+  CR4_PGE,
+  CR4_PSE,
+  PG_A,
+  PG_D,
+  PG_FRAME,
+  PG_G,
+  PG_P,
+  PG_PS,
+  PG_RW,
+  PG_US,
+  type HardwareInterface,
+} from '../emulator/hardware.ts';
+import { FRAME, type KernelMemory } from './kernel-memory.ts';
+
+export const KERNEL_BASE = 0xc0000000;
+/** First PDE index of the kernel region. */
+const KERNEL_PDE = KERNEL_BASE >>> 22;
+export const USER_TOP = KERNEL_BASE;
+
+/** Status bits returned by `status`. */
+export const STATUS_ACCESSED = 1;
+export const STATUS_DIRTY = 2;
+
+export class PageTables {
+  private readonly hw: HardwareInterface;
+  private readonly kmem: KernelMemory;
+  /** The kernel region's PDEs, copied into every new directory. */
+  private readonly kernelPdes: number[] = [];
+
+  /**
+   * Builds the kernel region's entries: physical [0, kernelTop) at KERNEL_BASE, with 4 MiB pages
+   * when the CPU has PSE, else page tables shared by every space. Returns false when kernel
+   * memory cannot hold those tables.
+   */
+  constructor(hw: HardwareInterface, kmem: KernelMemory, kernelTop: number) {
+    this.hw = hw;
+    this.kmem = kmem;
+    const global = hw.profile.pge ? PG_G : 0;
+    const top = Math.min(kernelTop, 0x100000000 - KERNEL_BASE);
+    for (let pa = 0; pa < top; pa += 0x400000) {
+      if (hw.profile.pse) {
+        this.kernelPdes.push((pa | PG_PS | global | PG_RW | PG_P) >>> 0);
+        continue;
+      }
+      const table = kmem.allocate();
+      if (table < 0) throw new RangeError('kernel memory too small for the kernel page tables');
+      for (let i = 0; i < 1024 && pa + i * FRAME < top; i++) {
+        hw.physical.write32(table + i * 4, (pa + i * FRAME) | global | PG_RW | PG_P);
+      }
+      this.kernelPdes.push(table | PG_RW | PG_P);
+    }
+  }
+
+  /** CR4 the kernel runs with: PSE for its 4 MiB pages and PGE for global ones, where present. */
+  get cr4(): number {
+    return (this.hw.profile.pse ? CR4_PSE : 0) | (this.hw.profile.pge ? CR4_PGE : 0);
+  }
+
+  /** A new page directory holding only the kernel region, or -1 when kernel memory is out. */
+  createDirectory(): number {
+    const directory = this.kmem.allocate();
+    if (directory < 0) return -1;
+    this.kernelPdes.forEach((pde, i) => this.hw.physical.write32(directory + (KERNEL_PDE + i) * 4, pde));
+    return directory;
+  }
+
+  /** Frees a directory and its user page tables. The space must not be in CR3. */
+  destroyDirectory(directory: number): void {
+    for (let i = 0; i < KERNEL_PDE; i++) {
+      const pde = this.hw.physical.read32(directory + i * 4);
+      if (pde & PG_P) this.kmem.free((pde & PG_FRAME) >>> 0);
+    }
+    this.kmem.free(directory);
+  }
+
+  /** Address of the PTE for `linear`, or -1 if its page table does not exist. */
+  pteAddress(directory: number, linear: number): number {
+    const pde = this.hw.physical.read32(directory + (linear >>> 22) * 4);
+    if (!(pde & PG_P)) return -1;
+    return ((pde & PG_FRAME) >>> 0) + ((linear >>> 12) & 0x3ff) * 4;
+  }
+
+  /** The PTE for `linear` (0 when there is none). */
+  entry(directory: number, linear: number): number {
+    const address = this.pteAddress(directory, linear);
+    return address < 0 ? 0 : this.hw.physical.read32(address);
+  }
+
+  /**
+   * Maps the 4 KiB user page at `linear` to `frame`. Returns false when a page table was needed
+   * and kernel memory is out (nothing changed then).
+   */
+  map(directory: number, linear: number, frame: number, writable: boolean): boolean {
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    let pde = this.hw.physical.read32(pdeAddress);
+    if (!(pde & PG_P)) {
+      const table = this.kmem.allocate();
+      if (table < 0) return false;
+      pde = table | PG_US | PG_RW | PG_P;
+      this.hw.physical.write32(pdeAddress, pde);
+    }
+    const pteAddress = ((pde & PG_FRAME) >>> 0) + ((linear >>> 12) & 0x3ff) * 4;
+    const old = this.hw.physical.read32(pteAddress);
+    this.hw.physical.write32(pteAddress, ((frame & PG_FRAME) | PG_US | (writable ? PG_RW : 0) | PG_P) >>> 0);
+    if (old & PG_P) this.invalidate(directory, linear);
+    return true;
+  }
+
+  /** Removes the mapping at `linear`; returns its A/D status. */
+  unmap(directory: number, linear: number): number {
+    const address = this.pteAddress(directory, linear);
+    if (address < 0) return 0;
+    const old = this.hw.physical.read32(address);
+    if (!(old & PG_P)) return 0;
+    this.hw.physical.write32(address, 0);
+    this.invalidate(directory, linear);
+    return statusOf(old);
+  }
+
+  /** Makes the mapping at `linear` read-only; returns its A/D status. */
+  writeProtect(directory: number, linear: number): number {
+    const address = this.pteAddress(directory, linear);
+    if (address < 0) return 0;
+    const old = this.hw.physical.read32(address);
+    if (!(old & PG_P) || !(old & PG_RW)) return statusOf(old);
+    this.hw.physical.write32(address, old & ~PG_RW);
+    this.invalidate(directory, linear);
+    return statusOf(old);
+  }
+
+  /** The A/D status of the mapping at `linear`, then clears A and D (the TLB entry too). */
+  takeStatus(directory: number, linear: number): number {
+    const address = this.pteAddress(directory, linear);
+    if (address < 0) return 0;
+    const old = this.hw.physical.read32(address);
+    if (!(old & PG_P) || !(old & (PG_A | PG_D))) return 0;
+    this.hw.physical.write32(address, old & ~(PG_A | PG_D));
+    // A cached entry would go on writing without setting D again: drop it.
+    this.invalidate(directory, linear);
+    return statusOf(old);
+  }
+
+  /** Every present user PTE of a directory, as [linear, pte] pairs (for invariant checks). */
+  userEntries(directory: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < KERNEL_PDE; i++) {
+      const pde = this.hw.physical.read32(directory + i * 4);
+      if (!(pde & PG_P)) continue;
+      const table = (pde & PG_FRAME) >>> 0;
+      for (let j = 0; j < 1024; j++) {
+        const pte = this.hw.physical.read32(table + j * 4);
+        if (pte & PG_P) out.push([((i << 22) | (j << 12)) >>> 0, pte >>> 0]);
+      }
+    }
+    return out;
+  }
+
+  private invalidate(directory: number, linear: number): void {
+    if (((this.hw.cpu.cr3 & PG_FRAME) >>> 0) === directory) this.hw.cpu.invlpg(linear);
+  }
+}
+
+function statusOf(pte: number): number {
+  return (pte & PG_A ? STATUS_ACCESSED : 0) | (pte & PG_D ? STATUS_DIRTY : 0);
+}

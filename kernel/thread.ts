@@ -1,0 +1,115 @@
+// Thread control blocks: what the kernel knows about one thread. The thread's message
+// registers and thread control registers are not here: they live in its UTCB in emulated memory
+// (`utcbPhysical`), as on IA-32, where the debugger and the thread itself can see them.
+
+import type { Op, ProgramBody, ProgramEnv } from '../libl4/abi.ts';
+import type { Space } from './space.ts';
+
+/** Highest scheduling priority. */
+export const MAX_PRIORITY = 255;
+
+/** Where a thread is in its life and in IPC. */
+export const ThreadState = {
+  /** Created without a pager: never runs until ThreadControl gives it one. */
+  Inactive: 0,
+  /** Runnable (queued or running). */
+  Ready: 1,
+  /** Blocked in the send phase of an IPC, queued at its partner. */
+  Sending: 2,
+  /** Blocked in the receive phase of an IPC. */
+  Receiving: 3,
+  /** Deleted; the object lingers only while something still refers to it. */
+  Dead: 4,
+} as const;
+export type ThreadStateValue = (typeof ThreadState)[keyof typeof ThreadState];
+export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 'dead'];
+
+/** A page fault being resolved by IPC to the pager: the access to retry and the saved registers. */
+export interface FaultInProgress {
+  readonly address: number;
+  readonly kind: number;
+  /** MR0, MR1, MR2 and BR0 as they were before the fault (restored after the reply). */
+  readonly saved: readonly number[];
+}
+
+export class Thread {
+  readonly id: number;
+  readonly number: number;
+  space: Space;
+  /** Local id: the UTCB's address in the space. */
+  utcbAddress: number;
+  /** Physical address of the UTCB (-1 until the thread is activated). */
+  utcbPhysical = -1;
+  /** Physical frame of the kernel TCB that accounts for this thread's kernel memory. */
+  tcbFrame: number;
+  state: ThreadStateValue = ThreadState.Inactive;
+  /** Halted by ExchangeRegisters (or stopped after its body returned or failed). */
+  halted = false;
+  /** Activated with a pager and waiting for the start message (IP, SP) from it. */
+  awaitingStart = false;
+  scheduler: number;
+  priority: number;
+  /** Time-slice length and what is left of it, in cycles. */
+  timeslice: number;
+  remaining: number;
+  /** Registers visible through ExchangeRegisters. A program thread's IP names its entry. */
+  ip = 0;
+  sp = 0;
+  flags = 0;
+
+  // IPC
+  /** The thread this one is sending to (state Sending). */
+  sendTo: Thread | null = null;
+  /** Threads blocked sending to this one, in arrival order. */
+  readonly senders: Thread[] = [];
+  /** From-specifier of the pending or current receive phase (NILTHREAD: none). */
+  receiveFrom = 0;
+  /** Receive timeout (X.2 16-bit form) for the receive phase that follows a blocked send. */
+  receiveTimeout = 0;
+  /** Cycle count at which the current blocking phase times out (Infinity: never). */
+  deadline = Infinity;
+  /** The result words the blocked system call will return when it completes. */
+  result: number[] = [0];
+  /** Set while a page fault is being resolved through the pager. */
+  fault: FaultInProgress | null = null;
+
+  // Execution
+  body: ProgramBody | null = null;
+  program: Op<void> | null = null;
+  env: ProgramEnv | null = null;
+  /** The value the next resume of `program` receives (a system call's results). */
+  resume: unknown = undefined;
+  /** The trap in progress: system-call number and arguments (set by the env before yielding). */
+  trapNumber = 0;
+  trapArgs: readonly number[] = [];
+  trapText = '';
+  faultAddress = 0;
+  faultErrorCode = 0;
+
+  // Accounting
+  cycles = 0;
+  /** Position in creation order (for deterministic iteration). */
+  readonly sequence: number;
+
+  constructor(id: number, space: Space, utcbAddress: number, tcbFrame: number, scheduler: number, priority: number, timeslice: number, sequence: number) {
+    this.id = id >>> 0;
+    this.number = id >>> 14;
+    this.space = space;
+    this.utcbAddress = utcbAddress >>> 0;
+    this.tcbFrame = tcbFrame;
+    this.scheduler = scheduler >>> 0;
+    this.priority = priority;
+    this.timeslice = timeslice;
+    this.remaining = timeslice;
+    this.sequence = sequence;
+  }
+
+  get alive(): boolean {
+    return this.state !== ThreadState.Dead;
+  }
+
+  /** Can the scheduler run it? */
+  get runnable(): boolean {
+    return this.state === ThreadState.Ready && !this.halted && this.program !== null;
+  }
+}
