@@ -240,7 +240,12 @@ function mapPage(k: Kernel, sender: Thread, receiver: Thread, source: number, de
   if (grant) {
     if (sender.space === space && source === destination) return true;
     k.pageTables.unmap(sender.space.pageDirectory, source);
-    const moved = k.mdb.grant(node, space.id, destination, effective);
+    const { node: moved, reduced } = k.mdb.grantAndReport(node, space.id, destination, effective);
+    // A narrowing grant narrowed the mappings derived from the page too.
+    for (const child of reduced) {
+      const owner = k.spaceById(child.space);
+      if (owner && !(child.rights & 2)) k.pageTables.writeProtect(owner.pageDirectory, child.address);
+    }
     if (!k.pageTables.map(space.pageDirectory, destination, moved.frame, (moved.rights & 2) !== 0)) {
       for (const removed of k.mdb.remove(moved)) k.unmapNodePte(removed);
       return false;

@@ -261,7 +261,7 @@ export class MappingDatabase {
     let childFrame: number;
     if (frame === undefined) {
       const offset = address % parentSize;
-      childFrame = from.frame;
+      childFrame = from.frame + offset - (offset % 2 ** log2Size);
     } else {
       checkAligned(frame, log2Size, 'frame');
       if (frame < from.frame || frame >= from.frame + parentSize) {

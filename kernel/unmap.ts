@@ -49,7 +49,7 @@ function unmapFpage(k: Kernel, thread: Thread, fpage: number, flush: boolean): n
   }
   let status = 0;
   for (const node of nodes) {
-    if (!k.mdb.lookup(space.id, node.address)) continue; // removed with an earlier node's subtree
+    if (!node.live) continue; // removed with an earlier node's subtree
     const result = k.mdb.revoke(node, rights, flush);
     for (const visited of result.visited) {
       const owner = k.spaceById(visited.space);
