@@ -47,7 +47,7 @@ import {
   type AccessKind,
   type Cpl,
 } from './paging.ts';
-import { getProfile, type CpuProfile } from './profiles.ts';
+import { getProfile, type CpuProfile, type CycleCosts } from './profiles.ts';
 import {
   SHADOW_NO_SUPERVISOR_WRITE,
   SHADOW_NO_USER,
@@ -182,6 +182,7 @@ export interface StaleTranslation {
 export class Mmu {
   readonly memory: PhysicalMemory;
   readonly profile: CpuProfile;
+  private readonly costs: CycleCosts;
   readonly dataTlb: Tlb;
   /** The instruction TLB; the same object as dataTlb on a CPU with a unified TLB. */
   readonly instructionTlb: Tlb;
@@ -231,6 +232,7 @@ export class Mmu {
     this.memory = memory;
     this.profile = getProfile(options.profile);
     const p = this.profile;
+    this.costs = p.costs;
     this.dataTlb = new Tlb(p.instructionTlb ? 'dtlb' : 'tlb', p.dataTlb, p.replacement);
     this.instructionTlb = p.instructionTlb ? new Tlb('itlb', p.instructionTlb, p.replacement) : this.dataTlb;
     this.words = memory.words;
@@ -700,8 +702,8 @@ export class Mmu {
   /** The cycle count now. */
   get cycles(): number {
     const c = this.counts;
-    const cost = this.profile.costs;
-    const accesses = this.tlbHits() + this.readMisses + this.writeMisses + this.fetchMisses + c[C_UNPAGED] + c[C_UNPAGED + 1] + c[C_UNPAGED + 2];
+    const cost = this.costs;
+    const accesses = this.clock - this.hitBase - this.fills + this.readMisses + this.writeMisses + this.fetchMisses + c[C_UNPAGED] + c[C_UNPAGED + 1] + c[C_UNPAGED + 2];
     return (
       accesses * cost.tlbHit +
       this.walkReferences * cost.walkReference +

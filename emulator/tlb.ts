@@ -89,6 +89,8 @@ export class Tlb {
   private readonly replacement: TlbReplacement;
   private readonly smallSetMask: number;
   private readonly largeSetMask: number;
+  /** Valid slots; lets a flush of an empty TLB return at once. */
+  private valid = 0;
   /** Valid large slots; lets a miss skip the large array when it is empty. */
   private validLarge = 0;
   /** For each large slot, the 4 KiB page numbers whose shadow entries were made from it. */
@@ -168,6 +170,7 @@ export class Tlb {
     this.flags[slot] = flags;
     this.lastUse[slot] = stamp;
     if (large) this.validLarge++;
+    this.valid++;
     return slot;
   }
 
@@ -202,6 +205,7 @@ export class Tlb {
     if (this.tag[slot] === -1) return;
     this.dropShadow(slot);
     if (slot >= this.smallEntries) this.validLarge--;
+    this.valid--;
     this.tag[slot] = -1;
   }
 
@@ -220,8 +224,11 @@ export class Tlb {
 
   /** Drops every entry, or every non-global one when `keepGlobal`. */
   flush(keepGlobal: boolean): void {
+    if (this.valid === 0) return;
+    const tag = this.tag;
+    const flags = this.flags;
     for (let slot = 0; slot < this.entries; slot++) {
-      if (keepGlobal && this.flags[slot] & TLB_GLOBAL) continue;
+      if (tag[slot] === -1 || (keepGlobal && flags[slot]! & TLB_GLOBAL)) continue;
       this.invalidate(slot);
     }
   }

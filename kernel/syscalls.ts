@@ -33,23 +33,16 @@ const XR_HALT_VALID = 1 << 8;
 export function handleSyscall(k: Kernel, thread: Thread): void {
   const number = thread.trapNumber;
   const args = thread.trapArgs;
-  const a = (i: number): number => {
-    const value = args[i];
-    return typeof value === 'number' && Number.isFinite(value) ? value >>> 0 : 0;
-  };
   const costs = k.hw.profile.costs;
-  k.hw.cpu.charge(costs.systemCallEntry + costs.systemCallExit);
   if (number < k.syscallCounts.length) k.syscallCounts[number]!++;
-  if (k.trace) k.emit('syscall', thread, `${syscallName(number)}(${Array.from({ length: Math.min(args.length, 7) }, (_, i) => a(i).toString(16)).join(', ')})`);
-  switch (number) {
-    case Syscall.Ipc:
-    case Syscall.Lipc:
-      k.hw.cpu.charge(k.costs.ipcPath);
-      ipc(k, thread, a(0), a(1), a(2));
-      return;
-    default:
-      k.hw.cpu.charge(k.costs.syscallPath);
+  if (k.trace) k.emit('syscall', thread, `${syscallName(number)}(${Array.from({ length: Math.min(args.length, 7) }, (_, i) => word(args, i).toString(16)).join(', ')})`);
+  if (number === Syscall.Ipc || number === Syscall.Lipc) {
+    k.hw.cpu.charge(costs.systemCallEntry + costs.systemCallExit + k.costs.ipcPath);
+    ipc(k, thread, word(args, 0), word(args, 1), word(args, 2));
+    return;
   }
+  k.hw.cpu.charge(costs.systemCallEntry + costs.systemCallExit + k.costs.syscallPath);
+  const a = (i: number): number => word(args, i);
   let results: number[];
   switch (number) {
     case Syscall.KernelInterface:
@@ -91,6 +84,12 @@ export function handleSyscall(k: Kernel, thread: Thread): void {
       results = [FAILED];
   }
   thread.resume = results;
+}
+
+/** Argument word `i`: missing or non-numeric words read as 0, others modulo 2^32. */
+function word(args: readonly number[], i: number): number {
+  const value = args[i];
+  return typeof value === 'number' && Number.isFinite(value) ? value >>> 0 : 0;
 }
 
 function syscallName(number: number): string {

@@ -4,7 +4,13 @@
 // absolute rates on a shared machine say little. Host time is read here only, to time the host;
 // nothing measured feeds back into the model, whose cycle counts stay deterministic.
 
+import { Machine } from '../emulator/machine.ts';
 import { PhysicalMemory } from '../emulator/memory.ts';
+import { Kernel } from '../kernel/kernel.ts';
+import { PAGE_TOUCH_END, PAGE_TOUCH_START, pageTouch } from '../servers/demo/page-touch.ts';
+import { PINGPONG_END, PINGPONG_START, pingPong } from '../servers/demo/pingpong.ts';
+import { sigma0 } from '../servers/sigma0.ts';
+import type { ProgramBody } from '../libl4/abi.ts';
 import { Mmu } from '../emulator/mmu.ts';
 import { CR0_PE, CR0_PG, CR0_WP, PG_A, PG_D, PG_P, PG_RW, PG_US } from '../emulator/paging.ts';
 
@@ -102,3 +108,65 @@ export function runMachineBenchmarks(): BenchResult {
   };
 }
 
+
+export interface KernelBenchResult {
+  /** Call/reply-wait round trips between two spaces, no data words, per host second. */
+  ipcRoundTripsPerSec: number;
+  /** Model cycles of one one-way IPC in that round trip. */
+  ipcCyclesOneWay: number;
+  /** Page faults resolved per host second in the page-touch program with a trivial pager. */
+  pageFaultsPerSec: number;
+  /** Model cycles per resolved fault (the faulting write, the fault IPC, the pager, the reply). */
+  pageFaultCycles: number;
+}
+
+interface MarkedRun {
+  seconds: number;
+  cycles: number;
+}
+
+/** Boots `root` and measures host time and model cycles between two console markers. */
+function markedRun(root: ProgramBody, start: string, end: string, ramBytes: number, withSigma0: boolean): MarkedRun {
+  let startNs = 0n;
+  let endNs = 0n;
+  let startCycles = 0;
+  let endCycles = 0;
+  const machine: Machine = new Machine({
+    ramBytes,
+    consoleSink: (text) => {
+      if (text === start) {
+        startNs = process.hrtime.bigint();
+        startCycles = machine.cpu.cycles;
+      } else if (text === end) {
+        endNs = process.hrtime.bigint();
+        endCycles = machine.cpu.cycles;
+      }
+    },
+  });
+  const kernel = new Kernel(machine, { root, sigma0: withSigma0 ? sigma0 : undefined });
+  kernel.run({ maxCycles: 1e12 });
+  if (endNs === 0n) throw new Error(`benchmark program did not reach its end marker: ${machine.console.output}`);
+  return { seconds: Number(endNs - startNs) / 1e9, cycles: endCycles - startCycles };
+}
+
+function bestOf(runs: number, run: () => MarkedRun): MarkedRun {
+  let best: MarkedRun | null = null;
+  for (let i = 0; i < runs; i++) {
+    const result = run();
+    if (!best || result.seconds < best.seconds) best = result;
+  }
+  return best!;
+}
+
+export function runKernelBenchmarks(): KernelBenchResult {
+  const ROUNDS = 200_000;
+  const ipc = bestOf(3, () => markedRun(pingPong({ rounds: ROUNDS }), PINGPONG_START, PINGPONG_END, 64 * 1024 * 1024, false));
+  const PAGES = 16_384;
+  const faults = bestOf(3, () => markedRun(pageTouch({ pages: PAGES, pool: true }), PAGE_TOUCH_START, PAGE_TOUCH_END, 256 * 1024 * 1024, true));
+  return {
+    ipcRoundTripsPerSec: ROUNDS / ipc.seconds,
+    ipcCyclesOneWay: ipc.cycles / (2 * ROUNDS),
+    pageFaultsPerSec: PAGES / faults.seconds,
+    pageFaultCycles: faults.cycles / PAGES,
+  };
+}

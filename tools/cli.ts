@@ -1,6 +1,6 @@
 // The l4hurd command line: one subcommand per tool. Bundled by tools/build-cli.mjs.
 import { parseArgs } from 'node:util';
-import { runMachineBenchmarks } from './bench.ts';
+import { runKernelBenchmarks, runMachineBenchmarks } from './bench.ts';
 import { runDemo } from './demo.ts';
 
 const USAGE = `usage: l4hurd <command> [options]
@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'bench': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        const result = runMachineBenchmarks();
+        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks() };
         const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
         process.stdout.write(rows.join('\n') + '\n');
         if (values.json) process.stdout.write(JSON.stringify(result) + '\n');

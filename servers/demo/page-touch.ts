@@ -21,7 +21,16 @@ export interface PageTouchOptions {
   readonly toucherNumber?: number;
   /** Print a line when done. */
   readonly report?: boolean;
+  /**
+   * Get all pages from sigma0 in one request before the touching starts, so that each fault is
+   * served from the pager's own pool with one map item (a trivial pager, for benchmarks). `pages`
+   * is then rounded up to a power of two for the request.
+   */
+  readonly pool?: boolean;
 }
+
+export const PAGE_TOUCH_START = 'page touch: start\n';
+export const PAGE_TOUCH_END = 'page touch: end\n';
 
 const SIGMA0 = globalId(64, 1);
 const ANY_PAGE = 0xfffffc00;
@@ -35,7 +44,9 @@ export function pageTouch(options: PageTouchOptions): (env: ProgramEnv) => Op<vo
   const toucherId = globalId(options.toucherNumber ?? 201, 1);
 
   function* toucher(env: ProgramEnv): Op<void> {
+    if (options.pool) yield* env.print(PAGE_TOUCH_START);
     for (let i = 0; i < pages; i++) yield* env.write32(base + i * 4096, i);
+    if (options.pool) yield* env.print(PAGE_TOUCH_END);
     let sum = 0;
     for (let i = 0; i < pages; i++) sum += yield* env.read32(base + i * 4096);
     if (options.report) yield* env.print(`page touch: ${pages} pages written and read back, sum ${sum}\n`);
@@ -45,6 +56,15 @@ export function pageTouch(options: PageTouchOptions): (env: ProgramEnv) => Op<vo
   }
 
   function* pager(env: ProgramEnv): Op<void> {
+    let pool = -1;
+    if (options.pool) {
+      // One sigma0 request for the whole pool, received at PAGER_BUFFER.
+      const log2 = Math.max(12, Math.ceil(Math.log2(pages * 4096)));
+      yield* setAcceptor(env, acceptor(fpage(PAGER_BUFFER, log2)));
+      yield* loadMRs(env, [msgTag(Label.Sigma0, 2, 0), (ANY_PAGE | (log2 << 4)) >>> 0, 0]);
+      yield* call(env, SIGMA0);
+      pool = PAGER_BUFFER;
+    }
     // Start the toucher: MR1 = IP, MR2 = SP.
     yield* loadMRs(env, [msgTag(0, 2, 0), env.codeAddress(toucher), 0]);
     yield* send(env, toucherId);
@@ -57,10 +77,12 @@ export function pageTouch(options: PageTouchOptions): (env: ProgramEnv) => Op<vo
         request = yield* wait(env);
         continue;
       }
-      // A fresh page from sigma0, received at `next` in our own space.
-      yield* setAcceptor(env, acceptor(fpage(next, 12)));
-      yield* loadMRs(env, [msgTag(Label.Sigma0, 2, 0), ANY_PAGE | (12 << 4), 0]);
-      yield* call(env, SIGMA0);
+      if (pool < 0) {
+        // A fresh page from sigma0, received at `next` in our own space.
+        yield* setAcceptor(env, acceptor(fpage(next, 12)));
+        yield* loadMRs(env, [msgTag(Label.Sigma0, 2, 0), ANY_PAGE | (12 << 4), 0]);
+        yield* call(env, SIGMA0);
+      }
       // Map it to the faulting page.
       const item = mapItem(Math.floor(address! / 4096) * 4096, fpage(next, 12, Rights.Full));
       yield* loadMessage(env, { label: 0, items: item });
