@@ -17,10 +17,13 @@ import type { Op, ProgramBody, ProgramEnv } from '../libl4/abi.ts';
 import type { ProgramText } from './text.ts';
 import type { Thread } from './thread.ts';
 
-export const TRAP_SYSCALL = 1;
-export const TRAP_FAULT = 2;
-export const TRAP_PREEMPT = 3;
-export const TRAP_PRINT = 4;
+// Trap tags are symbols private to the kernel, so a program cannot forge one by yielding a value
+// of its own: anything else it yields halts it.
+export const TRAP_SYSCALL: unique symbol = Symbol('syscall');
+export const TRAP_FAULT: unique symbol = Symbol('fault');
+export const TRAP_PREEMPT: unique symbol = Symbol('preempt');
+export const TRAP_PRINT: unique symbol = Symbol('print');
+type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | typeof TRAP_PRINT;
 
 /** Longest text one print may carry (longer text is cut). */
 const PRINT_LIMIT = 4096;
@@ -35,7 +38,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
   const WRITE = Access.Write;
 
   /** Records the fault the MMU just raised and returns the trap to yield. */
-  const fault = (): number => {
+  const fault = (): Trap => {
     thread.faultAddress = cpu.cr2;
     thread.faultErrorCode = cpu.lastErrorCode;
     return TRAP_FAULT;
