@@ -33,7 +33,7 @@ import { KernelMemory } from './kernel-memory.ts';
 import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, USER_BASE, writeKip, type MemoryDescriptor } from './kip.ts';
 import { MappingDatabase, type MappingNode } from './mapping-database.ts';
 import { PageTables, USER_TOP } from './page-table.ts';
-import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SYSCALL, createProgramEnv } from './program-env.ts';
+import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, createProgramEnv } from './program-env.ts';
 import { Space } from './space.ts';
 import { handleSyscall } from './syscalls.ts';
 import { ProgramText } from './text.ts';
@@ -61,6 +61,10 @@ export interface KernelConfig {
   readonly kernelMemory?: { readonly base: number; readonly size: number };
   /** More memory descriptors for the KIP (after the kernel's own). */
   readonly memoryDescriptors?: readonly MemoryDescriptor[];
+  /** Physical address of the boot information, for the KIP's BootInfo field. */
+  readonly bootInfo?: number;
+  /** Program bodies to register in the text before anything runs (boot modules), in order. */
+  readonly programs?: readonly ProgramBody[];
   /** Time slice of the first threads, in microseconds. */
   readonly timesliceUs?: number;
   /** Receives trace events as they happen. */
@@ -92,9 +96,11 @@ export interface KernelCounters {
 }
 
 export interface RunResult {
-  /** Why the run stopped: nothing left to run, the cycle limit, or stop() was called. */
-  readonly reason: 'idle' | 'max-cycles' | 'stopped';
+  /** Why the run stopped: nothing left to run, the cycle limit, a shutdown, or stop(). */
+  readonly reason: 'idle' | 'max-cycles' | 'shutdown' | 'stopped';
   readonly cycles: number;
+  /** The status a privileged thread shut the machine down with (null unless shut down). */
+  readonly exitStatus: number | null;
 }
 
 export class Kernel {
@@ -144,6 +150,8 @@ export class Kernel {
   /** Set by ThreadSwitch: the current thread gives up the rest of its turn. */
   yielding = false;
   private stopRequested = false;
+  /** Set by a privileged thread's shutdown. */
+  exitStatus: number | null = null;
   private nextSpaceId = 0;
   private nextSequence = 0;
   /** Mapping-database nodes the kernel frames taken so far can hold. */
@@ -176,7 +184,9 @@ export class Kernel {
       pageSizes: hw.profile.pse ? [12, 22] : [12],
       schedulePrecision: 1,
       readPrecision: 1,
+      bootInfo: config.bootInfo ?? 0,
     });
+    for (const body of config.programs ?? []) this.text.codeAddress(body);
 
     // Paging on, in the kernel's own directory.
     hw.cpu.cr4 = this.pageTables.cr4;
@@ -300,9 +310,11 @@ export class Kernel {
       sender.sendTo = null;
       completeIpc(this, sender, IpcError.NonExistingPartner, 0);
     }
-    // Closed receives from this thread can never complete.
+    // Closed receives from this thread (by its global id, or by its local id within its space) can never complete.
     for (const other of this.threads.values()) {
-      if (other.state === ThreadState.Receiving && !other.awaitingStart && other.receiveFrom === thread.id) {
+      const from = other.receiveFrom;
+      const named = from === thread.id || (other.space === thread.space && from === thread.utcbAddress);
+      if (other.state === ThreadState.Receiving && !other.awaitingStart && named) {
         completeIpc(this, other, IpcError.NonExistingPartner, 1);
       }
     }
@@ -428,12 +440,12 @@ export class Kernel {
     return space ? this.pageTables.unmap(space.pageDirectory, node.address) : 0;
   }
 
-  /** Is `pa` a page sigma0 may hand out: inside RAM, conventional or shared, not the kernel's? */
+  /** Is `pa` a page sigma0 may hand out: inside RAM, conventional, shared or boot memory, not the kernel's? */
   isSigma0Memory(pa: number): boolean {
     if (pa >= this.hw.physical.size) return false;
     let type: number = MemoryType.Undefined;
     for (const d of this.memoryDescriptors) if (!d.virtual && pa >= d.low && pa < d.end) type = d.type;
-    return (type === MemoryType.Conventional || type === MemoryType.Shared) && !this.kmem.contains(pa);
+    return (type === MemoryType.Conventional || type === MemoryType.Shared || type === MemoryType.Boot) && !this.kmem.contains(pa);
   }
 
   // ---- Scheduling ----------------------------------------------------------------------------
@@ -549,12 +561,13 @@ export class Kernel {
     this.stopRequested = false;
     for (;;) {
       const now = cpu.cycles;
-      if (this.stopRequested) return { reason: 'stopped', cycles: now };
-      if (now >= limit) return { reason: 'max-cycles', cycles: now };
+      if (this.exitStatus !== null) return { reason: 'shutdown', cycles: now, exitStatus: this.exitStatus };
+      if (this.stopRequested) return { reason: 'stopped', cycles: now, exitStatus: null };
+      if (now >= limit) return { reason: 'max-cycles', cycles: now, exitStatus: null };
       if (this.timeouts.length > 0) this.expireTimeouts(now);
       const thread = this.takeNext();
       if (!thread) {
-        if (this.timeouts.length === 0) return { reason: 'idle', cycles: now };
+        if (this.timeouts.length === 0) return { reason: 'idle', cycles: now, exitStatus: null };
         // Idle until the next timeout (or the cycle limit).
         const until = Math.min(this.timeouts[0]!.deadline, limit);
         if (until > now) {
@@ -642,6 +655,13 @@ export class Kernel {
         case TRAP_PRINT:
           this.hw.console.write(thread.trapText);
           break;
+        case TRAP_SHUTDOWN:
+          if (!this.privileged(thread)) {
+            this.halt(thread, 'shutdown refused: not a privileged thread');
+            return;
+          }
+          this.exitStatus = thread.trapNumber;
+          return;
         default:
           this.halt(thread, 'program yielded outside the environment');
           return;

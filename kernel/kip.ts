@@ -95,6 +95,8 @@ export interface KipContents {
   /** Microseconds per schedule decision and per clock read. */
   readonly schedulePrecision: number;
   readonly readPrecision: number;
+  /** Physical address of the boot loader's boot information (0: none). */
+  readonly bootInfo?: number;
 }
 
 /** Writes the KIP into the frame at `frame`. */
@@ -110,6 +112,7 @@ export function writeKip(memory: PhysicalMemoryPort, frame: number, contents: Ki
   w(KIP_OFFSET.utcbInfo, UTCB_AREA_MIN_LOG2 | (UTCB_ALIGN_LOG2 << 6) | (1 << 12));
   w(KIP_OFFSET.kipAreaInfo, KIP_AREA_LOG2);
   w(KIP_OFFSET.processorDescriptors, PROCESSOR_DESCRIPTOR);
+  w(KIP_OFFSET.bootInfo, contents.bootInfo ?? 0);
   w(KIP_OFFSET.clockInfo, (contents.readPrecision << 16) | contents.schedulePrecision);
   w(KIP_OFFSET.threadInfo, THREAD_NUMBER_BITS | (SYSTEM_BASE << 8) | (USER_BASE << 20));
   const sizeMask = contents.pageSizes.reduce((mask, log2) => mask | (1 << log2), 0);
@@ -138,8 +141,8 @@ export function writeKip(memory: PhysicalMemoryPort, frame: number, contents: Ki
   w(KERNEL_DESCRIPTOR, (0x68 << 24) | (0x01 << 16));
   w(KERNEL_DESCRIPTOR + 4, ((2026 - 2000) << 9) | (11 << 5) | 22);
   w(KERNEL_DESCRIPTOR + 8, 0x00010000);
-  memory.writeBytes(frame + KERNEL_DESCRIPTOR + 12, new TextEncoder().encode('L4HD'));
-  memory.writeBytes(frame + KERNEL_DESCRIPTOR + 16, new TextEncoder().encode('l4hurd kernel\0'));
+  writeAscii(memory, frame + KERNEL_DESCRIPTOR + 12, 'L4HD');
+  writeAscii(memory, frame + KERNEL_DESCRIPTOR + 16, 'l4hurd kernel\0');
   // Processor descriptor: external and internal frequency in kHz.
   w(PROCESSOR_DESCRIPTOR, Math.round(contents.clockHz / 1000));
   w(PROCESSOR_DESCRIPTOR + 4, Math.round(contents.clockHz / 1000));
@@ -149,6 +152,11 @@ export function writeKip(memory: PhysicalMemoryPort, frame: number, contents: Ki
     w(MEMORY_DESCRIPTORS + i * 8, low | (d.virtual ? 0x200 : 0) | ((d.subtype ?? 0) << 4) | d.type);
     w(MEMORY_DESCRIPTORS + i * 8 + 4, high);
   });
+}
+
+/** ASCII text into physical memory (the kernel runs without host text encoders). */
+function writeAscii(memory: PhysicalMemoryPort, pa: number, text: string): void {
+  for (let i = 0; i < text.length; i++) memory.write8(pa + i, text.charCodeAt(i) & 0x7f);
 }
 
 /** Reads the memory descriptors back (as sigma0 and tests do). */

@@ -23,7 +23,8 @@ export const TRAP_SYSCALL: unique symbol = Symbol('syscall');
 export const TRAP_FAULT: unique symbol = Symbol('fault');
 export const TRAP_PREEMPT: unique symbol = Symbol('preempt');
 export const TRAP_PRINT: unique symbol = Symbol('print');
-type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | typeof TRAP_PRINT;
+export const TRAP_SHUTDOWN: unique symbol = Symbol('shutdown');
+type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | typeof TRAP_PRINT | typeof TRAP_SHUTDOWN;
 
 /** Longest text one print may carry (longer text is cut). */
 const PRINT_LIMIT = 4096;
@@ -168,7 +169,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
       return out;
     },
     *writeBytes(address, data) {
-      if (!(data instanceof Uint8Array)) throw new TypeError('writeBytes takes a Uint8Array');
+      if (!ArrayBuffer.isView(data) || (data as Uint8Array).BYTES_PER_ELEMENT !== 1) throw new TypeError('writeBytes takes a Uint8Array');
       yield* bulk(address, data.length, WRITE, (pa, offset, count) => {
         for (let i = 0; i < count; i++) physical.write8(pa + i, data[offset + i]!);
       });
@@ -191,6 +192,10 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
     *print(message) {
       thread.trapText = String(message).slice(0, PRINT_LIMIT);
       yield TRAP_PRINT;
+    },
+    *shutdown(status) {
+      thread.trapNumber = Number(status) >>> 0;
+      yield TRAP_SHUTDOWN;
     },
     codeAddress(body: ProgramBody) {
       return text.codeAddress(body);

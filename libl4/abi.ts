@@ -186,6 +186,12 @@ export interface ProgramEnv {
   /** Kernel-debugger output: writes `text` to the console. */
   print(text: string): Op<void>;
   /**
+   * Stops the machine with exit `status` (the value `l4hurd boot` exits with). Only threads of
+   * the root task's or sigma0's space may; any other thread is halted. (Not X.2: the stand-in
+   * for a power-off device the root task would drive.)
+   */
+  shutdown(status: number): Op<void>;
+  /**
    * The code address of `body` in this address space: a thread started (by a start message or
    * ExchangeRegisters) at this IP runs `body`. The same body always gets the same address.
    */

@@ -8,11 +8,11 @@
 //   page fault of a thread whose    -2 << 4 | rwx, u = 2       fault address   map item of the page
 //   pager is sigma0
 //
-// Requests are idempotent: a page already owned by the requester's address space (told by the
-// requester's global id's space... sigma0 only sees thread ids, so ownership is per requesting
-// task as named by the id it uses: the same thread id, or any thread id once shared) is handed
-// out again. Memory it does not own, or owned by another requester, gets a nil fpage. A
-// malformed request (wrong label, wrong word count, typed items) gets no reply at all.
+// Requests are idempotent: a page already owned by the requesting thread is handed out again.
+// sigma0 sees only thread ids, so ownership is per requesting thread. Memory it does not own
+// (the kernel's, outside RAM) or owned by another thread gets a nil fpage. Boot-loader memory
+// (the boot modules) is handed out by exact address only, never as "any page". A malformed
+// request (wrong label, wrong word count, typed items) gets no reply at all.
 //
 // sigma0 reads its own space 1:1: the kernel maps physical memory into it on demand.
 
@@ -36,6 +36,8 @@ const KIP_MEMORY_INFO = 0x54;
 const KIP_MAGIC = 0x4be6344c;
 const CONVENTIONAL = 1;
 const SHARED = 4;
+/** Boot-loader memory (the boot modules and boot information): handed out by exact address only. */
+const BOOT = 0xe;
 
 interface Region {
   low: number;
@@ -46,6 +48,8 @@ interface Region {
 /** Who owns each page: absent = free, else the owner's key. */
 type Owners = Map<number, number>;
 
+export default sigma0;
+
 export function* sigma0(env: ProgramEnv): Op<void> {
   const [kip] = yield* env.syscall(Syscall.KernelInterface, []);
   if ((yield* env.read32(kip!)) !== KIP_MAGIC) {
@@ -53,15 +57,30 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     return;
   }
   const regions = yield* readMemoryMap(env, kip!);
-  const available = (page: number): boolean => regionType(regions, page) !== 0;
+  let free = 0;
+  for (let page = 0; page < 2 ** 32; page += PAGE) {
+    const region = regions.find((r) => r.type === CONVENTIONAL && page >= r.low && page < r.end);
+    if (!region) {
+      const next = regions.filter((r) => r.type === CONVENTIONAL && r.low > page).map((r) => r.low);
+      if (next.length === 0) break;
+      page = Math.min(...next) - PAGE;
+      continue;
+    }
+    if (regionType(regions, page) === CONVENTIONAL) free++;
+  }
+  yield* env.print(`sigma0: ${(free * PAGE) / 1024} KiB of conventional memory to hand out\n`);
+  const available = (page: number, exact: boolean): boolean => {
+    const type = regionType(regions, page);
+    return type === CONVENTIONAL || type === SHARED || (exact && type === BOOT);
+  };
   const owners: Owners = new Map();
   let nextFree = 0;
   const mr = (i: number): number => env.utcb + UTCB_MR_OFFSET + 4 * i;
 
   /** The owner key of a requester: its thread number's task part (the id itself). */
-  const claim = (base: number, size: number, owner: number): boolean => {
+  const claim = (base: number, size: number, owner: number, exact: boolean): boolean => {
     for (let page = base; page < base + size; page += PAGE) {
-      if (!available(page)) return false;
+      if (!available(page, exact)) return false;
       const current = owners.get(page);
       if (current !== undefined && current !== owner) return false;
     }
@@ -78,7 +97,7 @@ export function* sigma0(env: ProgramEnv): Op<void> {
       for (; base + size <= region.end; base += size) {
         let free = true;
         for (let page = base; page < base + size; page += PAGE) {
-          if (owners.has(page) || !available(page)) {
+          if (owners.has(page) || !available(page, false)) {
             free = false;
             break;
           }
@@ -103,6 +122,7 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     if (tag! & 0x8000 || typed !== 0) continue;
     let base = -1;
     let size = PAGE;
+    let exact = true;
     if (label === SIGMA0_REQUEST && untyped === 2) {
       const log2 = (word1! >>> 4) & 0x3f;
       if (log2 < 12 || log2 > 31) {
@@ -113,6 +133,7 @@ export function* sigma0(env: ProgramEnv): Op<void> {
       size = 2 ** log2;
       const requested = (word1! & ~0x3ff) >>> 0;
       if (requested >>> 10 === 0x3fffff) {
+        exact = false;
         base = findFree(size);
         if (base >= 0 && size === PAGE) nextFree = base + PAGE;
       } else base = requested - (requested % size);
@@ -122,7 +143,7 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     } else {
       continue; // malformed: no reply
     }
-    if (base >= 0 && claim(base, size, from)) {
+    if (base >= 0 && claim(base, size, from, exact)) {
       yield* sendMap(env, mr, base, Math.log2(size));
     } else {
       yield* sendMap(env, mr, 0, 0);
@@ -150,9 +171,9 @@ function* readMemoryMap(env: ProgramEnv, kip: number): Op<Region[]> {
   return descriptors;
 }
 
-/** The usable type of `page`: the last descriptor covering it wins; 0 when not handed out. */
+/** The type of `page`: the last descriptor covering it wins (X.2); 0 when none does. */
 function regionType(descriptors: readonly Region[], page: number): number {
   let type = 0;
   for (const d of descriptors) if (page >= d.low && page < d.end) type = d.type;
-  return type === CONVENTIONAL || type === SHARED ? type : 0;
+  return type;
 }

@@ -11,6 +11,8 @@ import { PAGE_TOUCH_END, PAGE_TOUCH_START, pageTouch } from '../servers/demo/pag
 import { PINGPONG_END, PINGPONG_START, pingPong } from '../servers/demo/pingpong.ts';
 import { sigma0 } from '../servers/sigma0.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
+import { buildImage } from './build.ts';
+import { bootImage } from './loader.ts';
 import { Mmu } from '../emulator/mmu.ts';
 import { CR0_PE, CR0_PG, CR0_WP, PG_A, PG_D, PG_P, PG_RW, PG_US } from '../emulator/paging.ts';
 
@@ -169,4 +171,27 @@ export function runKernelBenchmarks(): KernelBenchResult {
     pageFaultsPerSec: PAGES / faults.seconds,
     pageFaultCycles: faults.cycles / PAGES,
   };
+}
+
+export interface BootBenchResult {
+  /** Host milliseconds to validate, load and boot the default image to its shutdown (median). */
+  bootMs: number;
+  /** Model cycles of that boot. */
+  bootCycles: number;
+}
+
+/** Boots the default image (built once, outside the timing) several times. */
+export async function runBootBenchmarks(config: string): Promise<BootBenchResult> {
+  const image = await buildImage(config);
+  const times: number[] = [];
+  let cycles = 0;
+  for (let i = 0; i < 7; i++) {
+    const start = process.hrtime.bigint();
+    const result = bootImage(image, {});
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (result.exitStatus !== 0) throw new Error(`the default image exited with status ${result.exitStatus}:\n${result.output}`);
+    cycles = result.counters.cycles;
+  }
+  times.sort((a, b) => a - b);
+  return { bootMs: times[Math.floor(times.length / 2)]!, bootCycles: cycles };
 }

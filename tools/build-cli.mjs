@@ -14,5 +14,6 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  packages: 'external',
   logLevel: 'warning',
 });

@@ -156,6 +156,9 @@ export class FakeEnv implements ProgramEnv {
   *print(text: string): Op<void> {
     this.printed.push(text);
   }
+  *shutdown(status: number): Op<void> {
+    this.printed.push(`shutdown ${status}`);
+  }
   codeAddress(_body: ProgramBody): number {
     return 0x1000;
   }

@@ -1,0 +1,124 @@
+// `l4hurd build`: turns an image config into a boot image. Each kernel, sigma0, root and program
+// module is bundled by esbuild from its TypeScript entry point into one IIFE script that leaves
+// its exports in `l4hurdModule` (the loader reads `default`, and `Kernel` for the kernel); data
+// modules are copied as they are.
+//
+// Config (JSON): { "modules": [ { "name", "kind": kernel|sigma0|root|program|data,
+//   "entry": TS file (code modules), "file": any file (data modules), "commandLine" } ] }
+// Paths are relative to the config file. Bundles are built for no platform (no Node built-ins
+// resolve), so a program that imports one fails to build.
+//
+// esbuild checks syntax, not types: type errors are the business of `npm test` (tsc), which
+// covers every module of the default image.
+
+import { build, type Message } from 'esbuild';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve, relative } from 'node:path';
+import { ImageError, checkModuleSet, encodeImage, type ImageModule, type ModuleKindName } from './image.ts';
+
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
+interface ModuleConfig {
+  name: string;
+  kind: ModuleKindName;
+  entry?: string;
+  file?: string;
+  commandLine?: string;
+}
+
+const KINDS = ['kernel', 'sigma0', 'root', 'program', 'data'];
+
+/** Reads and checks a config file. */
+export function readConfig(path: string): ModuleConfig[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new BuildError(`cannot read the image config ${path}`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new BuildError(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+  const modules = (config as { modules?: unknown }).modules;
+  if (!Array.isArray(modules) || modules.length === 0) throw new BuildError(`${path}: "modules" must be a non-empty list`);
+  return modules.map((m: unknown, i: number) => {
+    const entry = m as Record<string, unknown>;
+    const where = `${path}: module ${i}`;
+    if (typeof entry !== 'object' || entry === null) throw new BuildError(`${where}: not an object`);
+    if (typeof entry.name !== 'string') throw new BuildError(`${where}: "name" must be a string`);
+    if (typeof entry.kind !== 'string' || !KINDS.includes(entry.kind)) throw new BuildError(`${where} (${entry.name}): "kind" must be one of ${KINDS.join(', ')}`);
+    const isData = entry.kind === 'data';
+    if (isData ? typeof entry.file !== 'string' : typeof entry.entry !== 'string') {
+      throw new BuildError(`${where} (${entry.name}): ${isData ? '"file" names the data' : '"entry" names the TypeScript entry point'}`);
+    }
+    if (entry.commandLine !== undefined && typeof entry.commandLine !== 'string') throw new BuildError(`${where} (${entry.name}): "commandLine" must be a string`);
+    return { name: entry.name, kind: entry.kind as ModuleKindName, entry: entry.entry as string | undefined, file: entry.file as string | undefined, commandLine: entry.commandLine as string | undefined };
+  });
+}
+
+/** Builds the image a config describes; writes it to `out` when given. */
+export async function buildImage(configPath: string, out?: string): Promise<Uint8Array> {
+  const configs = readConfig(configPath);
+  const base = dirname(resolve(configPath));
+  try {
+    checkModuleSet(configs.map((c) => ({ name: c.name, kind: c.kind, commandLine: c.commandLine ?? '' })));
+  } catch (error) {
+    if (error instanceof ImageError) throw new BuildError(`${configPath}: ${error.message}`);
+    throw error;
+  }
+  const modules: ImageModule[] = [];
+  for (const config of configs) {
+    let payload: Uint8Array;
+    if (config.kind === 'data') {
+      const file = resolve(base, config.file!);
+      try {
+        payload = new Uint8Array(readFileSync(file));
+      } catch {
+        throw new BuildError(`module ${config.name}: cannot read data file ${file}`);
+      }
+    } else {
+      payload = await bundle(config.name, resolve(base, config.entry!));
+    }
+    modules.push({ name: config.name, kind: config.kind, commandLine: config.commandLine ?? '', payload });
+  }
+  const image = encodeImage(modules);
+  if (out) {
+    mkdirSync(dirname(resolve(out)), { recursive: true });
+    writeFileSync(out, image);
+  }
+  return image;
+}
+
+async function bundle(name: string, entry: string): Promise<Uint8Array> {
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      globalName: 'l4hurdModule',
+      platform: 'neutral',
+      target: 'es2022',
+      charset: 'utf8',
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    return result.outputFiles[0]!.contents;
+  } catch (error) {
+    const errors = (error as { errors?: Message[] }).errors;
+    const first = errors?.[0];
+    if (first) {
+      const where = first.location ? `${relative(process.cwd(), first.location.file)}:${first.location.line}:${first.location.column}: ` : '';
+      throw new BuildError(`module ${name}: ${where}${first.text}`);
+    }
+    throw new BuildError(`module ${name}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,231 @@
+// The boot loader (laden's job): validates an image, places its modules in physical memory like
+// a multiboot loader, writes the boot information, builds the KIP's memory descriptors, evaluates
+// the kernel and program bundles each in a context of its own, and starts the kernel on the
+// machine through the hardware interface.
+//
+// Physical layout: the kernel's reserved region at 1 MiB (8 MiB, or a quarter of a smaller
+// RAM), then each module's payload on a 4 KiB boundary, then the boot information on a 16 KiB
+// boundary. The KIP describes RAM as conventional, the kernel region as reserved, and the
+// modules and boot information as boot-loader memory (type 0xE), which sigma0 hands out by exact
+// address only.
+//
+// Trust model: module code runs in a node:vm context created empty, with string code generation
+// (eval, new Function) and WebAssembly off: no process, require, import(), file system, timers
+// or host globals. It reaches the outside only through the objects the kernel hands it (the
+// program environment). A vm context stops accidents and casual escapes; it is not a hardened
+// sandbox: code that walks from a host object's constructor to the host's Function gets out.
+// Images are meant to be built from code one trusts.
+
+import { runInContext, createContext } from 'node:vm';
+import { TextDecoder, TextEncoder } from 'node:util';
+import { Machine } from '../emulator/machine.ts';
+import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
+import type { ProgramBody } from '../libl4/abi.ts';
+import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
+
+export const BOOT_INFO_MAGIC = 0x544f4f42;
+const BOOT_ENTRY_SIZE = 128;
+const KERNEL_BASE = 0x100000;
+const MEMORY_TYPE_BOOT = 0xe;
+export const MIN_RAM = 8 * 1024 * 1024;
+
+/** The image cannot be booted on this machine: the message names why, in one line. */
+export class LoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoadError';
+  }
+}
+
+export interface BootOptions {
+  readonly ramBytes?: number;
+  readonly profile?: string;
+  readonly maxCycles?: number;
+  readonly checkStale?: boolean;
+  /** Receives console output as it is written (the CLI passes stdout). */
+  readonly console?: (text: string) => void;
+  readonly trace?: (event: TraceEvent) => void;
+}
+
+/** The final counters, with the stable names `l4hurd boot --json` prints. */
+export interface BootCounters {
+  cycles: number;
+  accesses: number;
+  tlbHits: number;
+  tlbMisses: number;
+  pageWalks: number;
+  pageFaults: number;
+  ipcs: number;
+  contextSwitches: number;
+  exceptions: number;
+  syscalls: number;
+  exitStatus: number;
+}
+
+export interface BootResult {
+  readonly run: RunResult;
+  /** What `l4hurd boot` exits with (see tools/README.md). */
+  readonly exitStatus: number;
+  readonly counters: BootCounters;
+  readonly output: string;
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+}
+
+/** Exit statuses of a boot that did not end in a shutdown. */
+export const EXIT_MAX_CYCLES = 3;
+export const EXIT_IDLE = 4;
+
+interface Placed {
+  readonly module: ParsedModule;
+  readonly base: number;
+}
+
+/** Validates, loads and boots an image, and runs it to its end. Throws ImageError or LoadError. */
+export function bootImage(image: Uint8Array, options: BootOptions = {}): BootResult {
+  const modules = parseImage(image);
+  const ramBytes = options.ramBytes ?? 64 * 1024 * 1024;
+  if (ramBytes < MIN_RAM) throw new LoadError(`${ramBytes} bytes of RAM is too little: at least ${MIN_RAM} are needed`);
+  const kernelSize = Math.min(8 * 1024 * 1024, Math.floor(ramBytes / 4 / 4096) * 4096);
+
+  // Place the payloads after the kernel region, and the boot information after them.
+  let next = KERNEL_BASE + kernelSize;
+  const placed: Placed[] = modules.map((module) => {
+    const base = next;
+    next = align(base + module.payload.length, 4096);
+    return { module, base };
+  });
+  const bootInfo = align(next, 16384);
+  const bootInfoEnd = bootInfo + align(16 + modules.length * BOOT_ENTRY_SIZE, 4096);
+  if (bootInfoEnd > ramBytes) {
+    throw new LoadError(`the image's modules need RAM up to ${bootInfoEnd} bytes, the machine has ${ramBytes} (use --ram)`);
+  }
+
+  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: options.console });
+  const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
+  log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
+  log(`kernel memory ${hex(KERNEL_BASE)}-${hex(KERNEL_BASE + kernelSize)} (reserved)`);
+  for (const { module, base } of placed) {
+    machine.physical.writeBytes(base, module.payload);
+    log(`${module.kind.padEnd(7)} ${module.name.padEnd(12)} ${hex(base)}-${hex(base + module.payload.length)}${module.commandLine ? `  ${module.commandLine}` : ''}`);
+  }
+  log(`boot information at ${hex(bootInfo)}`);
+
+  // Evaluate every bundle, each in its own empty context.
+  const exportsOf = new Map<ParsedModule, Record<string, unknown>>();
+  for (const { module } of placed) if (module.kind !== 'data') exportsOf.set(module, evaluateBundle(module));
+  const bodyOf = (module: ParsedModule): ProgramBody => {
+    const body = exportsOf.get(module)!.default;
+    if (typeof body !== 'function') throw new LoadError(`module ${module.name}: its bundle has no default export to run`);
+    return body as ProgramBody;
+  };
+  const kernelModule = modules.find((m) => m.kind === 'kernel')!;
+  const KernelClass = exportsOf.get(kernelModule)!.Kernel;
+  if (typeof KernelClass !== 'function') throw new LoadError(`module ${kernelModule.name}: not a kernel (no Kernel export)`);
+  const programs = modules.filter((m) => m.kind === 'program');
+  const memoryDescriptors = [
+    ...placed.map(({ module, base }) => ({ type: MEMORY_TYPE_BOOT, low: base, end: base + Math.max(4096, align(module.payload.length, 4096)) })),
+    { type: MEMORY_TYPE_BOOT, low: bootInfo, end: bootInfoEnd },
+  ];
+  const config: KernelConfig = {
+    root: bodyOf(modules.find((m) => m.kind === 'root')!),
+    sigma0: bodyOf(modules.find((m) => m.kind === 'sigma0')!),
+    kernelMemory: { base: KERNEL_BASE, size: kernelSize },
+    memoryDescriptors,
+    bootInfo,
+    programs: programs.map(bodyOf),
+    trace: options.trace,
+  };
+  let kernel: Kernel;
+  try {
+    kernel = new (KernelClass as new (hw: Machine, config: KernelConfig) => Kernel)(machine, config);
+  } catch (error) {
+    throw new LoadError(`the kernel did not start: ${describe(error)}`);
+  }
+
+  // Boot information: the module table with physical places and the programs' entry points.
+  const write32 = (at: number, value: number): void => machine.physical.write32(at, value >>> 0);
+  write32(bootInfo, BOOT_INFO_MAGIC);
+  write32(bootInfo + 4, 1);
+  write32(bootInfo + 8, modules.length);
+  write32(bootInfo + 12, BOOT_ENTRY_SIZE);
+  placed.forEach(({ module, base }, i) => {
+    const entry = bootInfo + 16 + i * BOOT_ENTRY_SIZE;
+    machine.physical.writeBytes(entry, new TextEncoder().encode(module.name).subarray(0, NAME_BYTES - 1));
+    write32(entry + 32, ModuleKind[module.kind]);
+    write32(entry + 36, base);
+    write32(entry + 40, module.payload.length);
+    write32(entry + 44, module.kind === 'program' ? kernel.text.codeAddress(bodyOf(module)) : 0);
+    machine.physical.writeBytes(entry + 48, new TextEncoder().encode(module.commandLine).subarray(0, COMMAND_LINE_BYTES - 1));
+  });
+  log('starting the kernel');
+
+  let run: RunResult;
+  try {
+    run = kernel.run({ maxCycles: options.maxCycles ?? 1e11 });
+  } catch (error) {
+    // A kernel bug, not a guest's doing: report it as such, with what the machine had printed.
+    throw new Error(`kernel failure: ${describe(error)}`);
+  }
+  const exitStatus = run.reason === 'shutdown' ? run.exitStatus! : run.reason === 'max-cycles' ? EXIT_MAX_CYCLES : EXIT_IDLE;
+  if (run.reason === 'max-cycles') machine.console.write(`laden: stopped at the cycle limit (${run.cycles} cycles)\n`);
+  else if (run.reason !== 'shutdown') machine.console.write(`laden: the system went idle without shutting down (${run.cycles} cycles)\n`);
+  const mmu = machine.cpu.counters;
+  const counters: BootCounters = {
+    cycles: mmu.cycles,
+    accesses: mmu.accesses,
+    tlbHits: mmu.tlbHits,
+    tlbMisses: mmu.tlbMisses,
+    pageWalks: mmu.walks,
+    pageFaults: mmu.pageFaults,
+    ipcs: kernel.counters.ipcs,
+    contextSwitches: kernel.counters.contextSwitches,
+    exceptions: kernel.counters.exceptions,
+    syscalls: kernel.counters.syscalls,
+    exitStatus,
+  };
+  return { run, exitStatus, counters, output: machine.console.output, machine, kernel };
+}
+
+/** Runs a bundle in a fresh, empty context and returns what it exported. */
+function evaluateBundle(module: ParsedModule): Record<string, unknown> {
+  let code: string;
+  try {
+    code = new TextDecoder('utf-8', { fatal: true }).decode(module.payload);
+  } catch {
+    throw new LoadError(`module ${module.name}: payload is not UTF-8 JavaScript`);
+  }
+  const context = createContext(Object.create(null), { name: `l4hurd:${module.name}`, codeGeneration: { strings: false, wasm: false } });
+  try {
+    runInContext('delete globalThis.console;', context);
+    const exported: unknown = runInContext(`${code}\n;typeof l4hurdModule === 'undefined' ? undefined : l4hurdModule`, context, {
+      filename: `${module.name}.js`,
+      timeout: 5000,
+    });
+    if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
+    return exported as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof LoadError) throw error;
+    throw new LoadError(`module ${module.name}: cannot be evaluated: ${describe(error)}`);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error !== null && typeof error === 'object' && 'message' in error) {
+    const name = 'name' in error ? String((error as { name: unknown }).name) : 'Error';
+    return `${name}: ${String((error as { message: unknown }).message).split('\n')[0]}`;
+  }
+  return String(error);
+}
+
+function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function hex(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0');
+}
+
+function mib(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`;
+}
