@@ -8,5 +8,10 @@ if (!existsSync(bundle)) {
   process.stderr.write('l4hurd: the CLI is not built; run `npm install` (or `npm run build`) in the project root\n');
   process.exit(2);
 }
+// A closed pipe (l4hurd boot | head) ends the command quietly.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const { main } = await import(pathToFileURL(bundle).href);
 process.exitCode = await main(process.argv.slice(2));
