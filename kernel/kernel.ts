@@ -638,17 +638,19 @@ export class Kernel {
           }
           // A higher-priority thread made ready by this call runs first.
           if (this.highestReady() > thread.priority) return;
+          // A timer interrupt due by now is taken on the way back to user mode: a thread that
+          // only makes system calls is preempted too (and the run loop sees the cycle limit).
+          if (thread.runnable && timer.due(cpu.cycles)) {
+            this.timerInterrupt(thread);
+            return;
+          }
           break;
         case TRAP_FAULT:
           this.pageFault(thread);
           return;
         case TRAP_PREEMPT:
           if (timer.due(cpu.cycles)) {
-            this.counters.timerInterrupts++;
-            this.counters.exceptions++;
-            timer.interrupts++;
-            cpu.charge(this.hw.profile.costs.exceptionEntry + this.hw.profile.costs.exceptionReturn);
-            thread.remaining = 0;
+            this.timerInterrupt(thread);
             return;
           }
           break;
@@ -667,6 +669,15 @@ export class Kernel {
           return;
       }
     }
+  }
+
+  /** The time-slice interrupt: entry and IRET are charged, the thread's slice is used up. */
+  private timerInterrupt(thread: Thread): void {
+    this.counters.timerInterrupts++;
+    this.counters.exceptions++;
+    this.hw.timer.interrupts++;
+    this.hw.cpu.charge(this.hw.profile.costs.exceptionEntry + this.hw.profile.costs.exceptionReturn);
+    thread.remaining = 0;
   }
 
   /** A page fault: resolved by the kernel for sigma0, else turned into IPC to the pager. */
@@ -792,7 +803,12 @@ export function formatId(id: number): string {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`;
+    return String(error);
+  } catch {
+    // A program threw a value that cannot be turned into text (its toString throws).
+    return 'an exception that cannot be shown';
+  }
 }
 

@@ -285,7 +285,7 @@ function schedule(k: Kernel, caller: Thread, dest: number, timeControl: number, 
   }
   if (priority !== 0xffffffff) k.setPriority(target, priority);
   void preemptionControl;
-  const state = !target.alive ? 1 : target.utcbPhysical < 0 ? 2 : target.state === ThreadState.Sending ? 5 : target.state === ThreadState.Receiving ? 6 : 3;
+  const state = !target.alive ? 1 : target.utcbPhysical < 0 ? 2 : target.state === ThreadState.Sending ? 4 : target.state === ThreadState.Receiving ? 6 : 3; // blocked in send: pending send (4)
   return [state, timeControl];
 }
 

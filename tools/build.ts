@@ -14,6 +14,7 @@
 import { build, type Message } from 'esbuild';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ImageError, checkModuleSet, encodeImage, type ImageModule, type ModuleKindName } from './image.ts';
 
 export class BuildError extends Error {
@@ -32,6 +33,9 @@ interface ModuleConfig {
 }
 
 const KINDS = ['kernel', 'sigma0', 'root', 'program', 'data'];
+/** esbuild writes source paths into bundles relative to its working directory: fixing it to the
+ * project root keeps images byte-identical wherever the build runs (tools/ or the bundled dist/). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Reads and checks a config file. */
 export function readConfig(path: string): ModuleConfig[] {
@@ -106,6 +110,7 @@ async function bundle(name: string, entry: string): Promise<Uint8Array> {
       format: 'iife',
       globalName: 'l4hurdModule',
       platform: 'neutral',
+      absWorkingDir: ROOT,
       target: 'es2022',
       charset: 'utf8',
       legalComments: 'none',
@@ -116,7 +121,7 @@ async function bundle(name: string, entry: string): Promise<Uint8Array> {
     const errors = (error as { errors?: Message[] }).errors;
     const first = errors?.[0];
     if (first) {
-      const where = first.location ? `${relative(process.cwd(), first.location.file)}:${first.location.line}:${first.location.column}: ` : '';
+      const where = first.location ? `${relative(process.cwd(), resolve(ROOT, first.location.file))}:${first.location.line}:${first.location.column}: ` : '';
       throw new BuildError(`module ${name}: ${where}${first.text}`);
     }
     throw new BuildError(`module ${name}: ${(error as Error).message}`);

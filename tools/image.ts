@@ -123,7 +123,7 @@ export function parseImage(image: Uint8Array): ParsedModule[] {
   for (let i = 0; i < count; i++) {
     const entry = HEADER_SIZE + i * ENTRY_SIZE;
     const name = readString(decoder, image.subarray(entry, entry + NAME_BYTES), `module ${i}: name`);
-    const label = `module ${i} (${name || 'unnamed'})`;
+    const label = `module ${i} (${shown(name) || 'unnamed'})`;
     const kind = KIND_NAMES[u32(entry + 32)];
     if (!kind) throw new ImageError(`${label}: unknown kind ${u32(entry + 32)}`);
     const offset = u32(entry + 36);
@@ -138,7 +138,7 @@ export function parseImage(image: Uint8Array): ParsedModule[] {
   const sorted = [...modules].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     const previous = sorted[i - 1]!;
-    if (previous.offset + previous.payload.length > sorted[i]!.offset) throw new ImageError(`modules ${previous.name} and ${sorted[i]!.name} overlap`);
+    if (previous.offset + previous.payload.length > sorted[i]!.offset) throw new ImageError(`modules ${shown(previous.name)} and ${shown(sorted[i]!.name)} overlap`);
   }
   checkModuleSet(modules);
   return modules;
@@ -148,7 +148,7 @@ export function parseImage(image: Uint8Array): ParsedModule[] {
 export function checkModuleSet(modules: ReadonlyArray<{ name: string; kind: ModuleKindName; commandLine: string }>): void {
   const seen = new Set<string>();
   for (const m of modules) {
-    if (!NAME_PATTERN.test(m.name)) throw new ImageError(`bad module name '${m.name}': 1 to 31 of A-Z a-z 0-9 . _ -`);
+    if (!NAME_PATTERN.test(m.name)) throw new ImageError(`bad module name '${shown(m.name)}': 1 to 31 of A-Z a-z 0-9 . _ -`);
     if (seen.has(m.name)) throw new ImageError(`module name '${m.name}' is used twice`);
     seen.add(m.name);
     if (new TextEncoder().encode(m.commandLine).length >= COMMAND_LINE_BYTES) throw new ImageError(`module ${m.name}: command line longer than ${COMMAND_LINE_BYTES - 1} bytes`);
@@ -158,6 +158,11 @@ export function checkModuleSet(modules: ReadonlyArray<{ name: string; kind: Modu
     const count = modules.filter((m) => m.kind === kind).length;
     if (count !== 1) throw new ImageError(`an image needs exactly one ${kind} module, this one has ${count}`);
   }
+}
+
+/** A name as error messages show it: control characters and line separators escaped, so a message stays one line. */
+function shown(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function readString(decoder: TextDecoder, bytes: Uint8Array, what: string): string {

@@ -203,7 +203,9 @@ function evaluateBundle(module: ParsedModule): Record<string, unknown> {
       timeout: 5000,
     });
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
-    return exported as Record<string, unknown>;
+    // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
+    const { default: body, Kernel } = exported as Record<string, unknown>;
+    return { default: body, Kernel };
   } catch (error) {
     if (error instanceof LoadError) throw error;
     throw new LoadError(`module ${module.name}: cannot be evaluated: ${describe(error)}`);
@@ -211,11 +213,16 @@ function evaluateBundle(module: ParsedModule): Record<string, unknown> {
 }
 
 function describe(error: unknown): string {
-  if (error !== null && typeof error === 'object' && 'message' in error) {
-    const name = 'name' in error ? String((error as { name: unknown }).name) : 'Error';
-    return `${name}: ${String((error as { message: unknown }).message).split('\n')[0]}`;
+  try {
+    const text =
+      error !== null && typeof error === 'object' && 'message' in error
+        ? `${'name' in error ? String((error as { name: unknown }).name) : 'Error'}: ${String((error as { message: unknown }).message)}`
+        : String(error);
+    return text.split(/[\r\n\u2028\u2029]/)[0]!;
+  } catch {
+    // A thrown value that cannot be turned into text (its toString throws, a revoked proxy).
+    return 'an exception that cannot be shown';
   }
-  return String(error);
 }
 
 function align(n: number, to: number): number {

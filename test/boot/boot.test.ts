@@ -1,0 +1,191 @@
+// Regression boots: each image is built from its config, booted headlessly, and its console output
+// and final counters (exact cycle counts included) compared with the golden files in golden/.
+// With L4HURD_UPDATE_GOLDEN=1 (`npm run golden`) the test writes the golden files instead.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildImage } from '../../tools/build.ts';
+import { bootImage, type BootCounters, type BootOptions, type BootResult } from '../../tools/loader.ts';
+import type { TraceEvent } from '../../kernel/kernel.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const goldenDir = join(here, 'golden');
+const update = process.env.L4HURD_UPDATE_GOLDEN === '1';
+
+/** The stable counter names of `l4hurd boot --json`, in their order. */
+const COUNTER_NAMES = ['cycles', 'accesses', 'tlbHits', 'tlbMisses', 'pageWalks', 'pageFaults', 'ipcs', 'contextSwitches', 'exceptions', 'syscalls', 'exitStatus'];
+
+interface BootCase {
+  readonly name: string;
+  readonly config: string;
+  /** Lines the boot must print, in this order (other lines may come between). */
+  readonly lines: readonly string[];
+}
+
+const CASES: readonly BootCase[] = [
+  {
+    name: 'default',
+    config: join(root, 'images/default.json'),
+    lines: [
+      'wortel: 7 boot modules, 4 programs',
+      'wortel: starting hello as task 1000 (from the default image)',
+      'wortel: starting touch as task 1001 (pages=256)',
+      'wortel: starting server as task 1002 (role=server)',
+      'wortel: starting client as task 1003 (role=client peer=1002 rounds=500)',
+      'hello: hello, world (from the default image)',
+      'touch: 256 pages written and read back, sum 97920',
+      'ipc-task: client made 500 calls, 0 wrong answers',
+      'ipc-task: server answered 500 calls',
+      'wortel: all programs done, shutting down with status 0',
+    ],
+  },
+  {
+    name: 'hello',
+    config: join(here, 'images/hello.json'),
+    lines: [
+      'laden: 4 modules, RAM 64 MiB, CPU p3',
+      'laden: starting the kernel',
+      'wortel: 4 boot modules, 1 programs',
+      'wortel: starting hello as task 1000 (from the hello image)',
+      'hello: hello, world (from the hello image)',
+      'wortel: hello exited with status 0',
+      'wortel: all programs done, shutting down with status 0',
+    ],
+  },
+  {
+    name: 'page-touch',
+    config: join(here, 'images/page-touch.json'),
+    lines: [
+      'wortel: starting touch as task 1000 (pages=100)',
+      'touch: 100 pages written and read back, sum 14850',
+      'wortel: touch exited with status 0',
+      'wortel: all programs done, shutting down with status 0',
+    ],
+  },
+  {
+    name: 'ipc',
+    config: join(here, 'images/ipc.json'),
+    lines: [
+      'wortel: starting server as task 1000 (role=server)',
+      'wortel: starting client as task 1001 (role=client peer=1000 rounds=100)',
+      'ipc-task: client made 100 calls, 0 wrong answers',
+      'wortel: client exited with status 0',
+      'ipc-task: server answered 100 calls',
+      'wortel: server exited with status 0',
+      'wortel: all programs done, shutting down with status 0',
+    ],
+  },
+];
+
+const built = new Map<string, Promise<Uint8Array>>();
+/** Each image is built once per run (without writing it anywhere). */
+function imageOf(c: BootCase): Promise<Uint8Array> {
+  let image = built.get(c.name);
+  if (!image) {
+    image = buildImage(c.config);
+    built.set(c.name, image);
+  }
+  return image;
+}
+
+async function boot(c: BootCase, options: BootOptions = {}): Promise<BootResult> {
+  return bootImage(await imageOf(c), options);
+}
+
+/** Checks that `lines` occur in `output` as whole lines, in order. */
+function expectLinesInOrder(output: string, lines: readonly string[]): void {
+  const all = output.split('\n');
+  let at = 0;
+  for (const line of lines) {
+    const found = all.indexOf(line, at);
+    expect(found, `line '${line}' (in order) in:\n${output}`).toBeGreaterThanOrEqual(0);
+    at = found + 1;
+  }
+}
+
+function thread(id: number): string {
+  return `${id >>> 14}.${id & 0x3fff}`;
+}
+
+describe('boot images against golden files', () => {
+  for (const c of CASES) {
+    it(`${c.name}: console output and counters ${update ? 'written to' : 'match'} golden/${c.name}.out and .json`, async () => {
+      const result = await boot(c);
+      expect(result.exitStatus).toBe(0);
+      expect(result.run.reason).toBe('shutdown');
+      expect(Object.keys(result.counters)).toEqual(COUNTER_NAMES);
+      const outFile = join(goldenDir, `${c.name}.out`);
+      const jsonFile = join(goldenDir, `${c.name}.json`);
+      const countersText = JSON.stringify(result.counters, null, 2) + '\n';
+      if (update) {
+        mkdirSync(goldenDir, { recursive: true });
+        writeFileSync(outFile, result.output);
+        writeFileSync(jsonFile, countersText);
+        return;
+      }
+      expect(existsSync(outFile) && existsSync(jsonFile), `golden files for ${c.name} are missing: run \`npm run golden\``).toBe(true);
+      expect(result.output).toBe(readFileSync(outFile, 'utf8'));
+      expect(result.counters).toEqual(JSON.parse(readFileSync(jsonFile, 'utf8')) as BootCounters);
+    });
+  }
+});
+
+describe('boot images: what the programs do', () => {
+  for (const c of CASES) {
+    it(`${c.name}: exits 0 and prints its programs' lines in order`, async () => {
+      const result = await boot(c);
+      expect(result.exitStatus).toBe(0);
+      expect(result.counters.exitStatus).toBe(0);
+      expectLinesInOrder(result.output, c.lines);
+      expect(result.output).not.toMatch(/error|faulted at|cannot/);
+    });
+  }
+
+  it('page-touch: every fault on the 100 pages is answered by wortel mapping a page there', async () => {
+    const events: TraceEvent[] = [];
+    const traced = await boot(CASES[2]!, { trace: (event) => events.push(event) });
+    const plain = await boot(CASES[2]!);
+    // Tracing observes; it changes nothing.
+    expect(traced.counters).toEqual(plain.counters);
+    expect(traced.output).toBe(plain.output);
+    const touched = (address: number): boolean => address >= 0x10000000 && address < 0x10000000 + 100 * 4096;
+    const faults = events.filter((e) => e.kind === 'fault' && thread(e.thread) === '1000.1');
+    const faulted = faults.map((e) => Number.parseInt(/at 0x([0-9a-f]+)/.exec(e.text)![1]!, 16)).filter(touched);
+    expect(faulted).toEqual(Array.from({ length: 100 }, (_, i) => 0x10000000 + i * 4096));
+    const maps = events.filter((e) => e.kind === 'map' && thread(e.thread) === '66.1' && / -> 1000:1[0-9a-f]{7} /.test(e.text));
+    const mapped = maps.map((e) => Number.parseInt(/-> 1000:([0-9a-f]+)/.exec(e.text)![1]!, 16));
+    expect(mapped).toEqual(faulted);
+    // Each map follows its fault, before the next fault.
+    const order = events.filter((e) => faults.includes(e) || maps.includes(e)).map((e) => e.kind);
+    expect(order.slice(-200)).toEqual(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 'fault' : 'map')));
+    expect(plain.counters.pageFaults).toBeGreaterThanOrEqual(100);
+  });
+
+  it('ipc: the client calls the server 100 times (at least 200 IPCs)', async () => {
+    const result = await boot(CASES[3]!);
+    expect(result.counters.ipcs).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('determinism', () => {
+  it('building an image twice gives the same bytes', async () => {
+    const again = await buildImage(CASES[0]!.config);
+    expect(Buffer.from(again).equals(Buffer.from(await imageOf(CASES[0]!)))).toBe(true);
+  });
+
+  for (const c of [CASES[0]!, CASES[3]!]) {
+    it(`${c.name}: booting the same image twice gives byte-identical output and identical counters`, async () => {
+      const image = await imageOf(c);
+      const chunks: string[] = [];
+      const first = bootImage(image, { console: (text) => chunks.push(text) });
+      const second = bootImage(image);
+      expect(first.exitStatus).toBe(0);
+      expect(Buffer.from(second.output).equals(Buffer.from(first.output))).toBe(true);
+      expect(second.counters).toEqual(first.counters);
+      // What the console callback received is the output, byte for byte.
+      expect(chunks.join('')).toBe(first.output);
+    });
+  }
+});
