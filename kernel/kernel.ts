@@ -600,7 +600,12 @@ export class Kernel {
     thread.space.cycles += used;
     if (!thread.alive) return;
     thread.remaining -= used;
-    if (thread.remaining <= 0) thread.remaining = thread.timeslice;
+    if (thread.remaining <= 0) {
+      thread.remaining = thread.timeslice;
+      // Its slice is used up: the partner it woke waits its turn in the queue, so a pair of
+      // threads handing the processor to each other cannot starve their priority level.
+      this.handoff = null;
+    }
     // Still runnable (preempted, yielded, or making way for a higher priority): back in the queue.
     if (thread.runnable) this.makeReady(thread);
   }
@@ -612,23 +617,28 @@ export class Kernel {
     for (;;) {
       const program = thread.program;
       if (!program || !thread.runnable || this.current !== thread) return;
-      let step: IteratorResult<unknown, void>;
+      let done: boolean | undefined;
+      let trap: unknown;
       try {
         const resume = thread.resume;
         thread.resume = undefined;
-        step = program.next(resume);
+        const step = program.next(resume);
+        // Read inside the try as well: a body that is not a generator function (any function
+        // can be given a code address) may answer with a result whose getters throw.
+        done = step.done;
+        trap = step.value;
       } catch (error) {
         this.halt(thread, `program raised ${describe(error)}`);
         return;
       }
-      if (step.done) {
+      if (done) {
         // The body returned: the thread stops, quietly (it may still be deleted or restarted).
         thread.program = null;
         thread.halted = true;
         this.emit('halt', thread, 'program returned');
         return;
       }
-      switch (step.value) {
+      switch (trap) {
         case TRAP_SYSCALL:
           this.counters.syscalls++;
           handleSyscall(this, thread);

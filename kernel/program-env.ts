@@ -30,12 +30,16 @@ type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | type
 const PRINT_LIMIT = 4096;
 /** Largest count one bulk operation accepts. */
 const BULK_LIMIT = 64 * 1024 * 1024;
+/** System-call argument words copied for the kernel (the longest call, ExchangeRegisters, takes 7). */
+const MAX_ARGS = 8;
 
 export function createProgramEnv(hw: HardwareInterface, text: ProgramText, thread: Thread): ProgramEnv {
   const cpu = hw.cpu;
   const physical = hw.physical;
   const timer = hw.timer;
   const READ = Access.Read;
+  /** The current system call's argument words (reused: a call allocates nothing). */
+  const argWords: number[] = [];
   const WRITE = Access.Write;
 
   /** Records the fault the MMU just raised and returns the trap to yield. */
@@ -181,7 +185,11 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
     },
     *syscall(number, args) {
       thread.trapNumber = Number(number) >>> 0;
-      thread.trapArgs = Array.isArray(args) ? args : [];
+      // The words are copied here, in the program's own step: a hostile array (an element
+      // getter, a proxy) can only raise in the program, never later in the kernel's decoding.
+      argWords.length = 0;
+      if (Array.isArray(args)) for (let i = 0, n = Math.min(args.length, MAX_ARGS); i < n; i++) argWords.push(args[i]);
+      thread.trapArgs = argWords;
       return (yield TRAP_SYSCALL) as number[];
     },
     *work(cycles) {
