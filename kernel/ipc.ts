@@ -32,7 +32,7 @@ const PAGE_WALK_LIMIT = 1024;
 export function ipc(k: Kernel, thread: Thread, to: number, fromSpecifier: number, timeouts: number): void {
   to >>>= 0;
   fromSpecifier >>>= 0;
-  thread.result = [NILTHREAD];
+  thread.resultFrom = NILTHREAD;
   if (to !== NILTHREAD) {
     const dest = k.resolve(thread, to);
     if (!dest || dest.utcbPhysical < 0) return completeIpc(k, thread, IpcError.NonExistingPartner, SEND);
@@ -75,7 +75,7 @@ function receive(k: Kernel, thread: Thread, fromSpecifier: number, timeout: numb
     k.clearDeadline(sender);
     sender.sendTo = null;
     const error = transfer(k, sender, thread);
-    thread.result = [fromId(thread, sender)];
+    thread.resultFrom = fromId(thread, sender);
     k.counters.ipcs++;
     if (k.trace) k.emit('ipc', sender, `to ${thread.id >>> 14}.${thread.id & 0x3fff}${error ? ` error ${error}` : ''}`);
     if (error) completeIpc(k, sender, error, SEND);
@@ -108,7 +108,7 @@ function fromId(receiver: Thread, sender: Thread): number {
 function deliver(k: Kernel, sender: Thread, receiver: Thread): number {
   k.clearDeadline(receiver);
   const error = transfer(k, sender, receiver);
-  receiver.result = [fromId(receiver, sender)];
+  receiver.resultFrom = fromId(receiver, sender);
   k.counters.ipcs++;
   if (k.trace) k.emit('ipc', sender, `to ${receiver.id >>> 14}.${receiver.id & 0x3fff}${error ? ` error ${error}` : ''}`);
   completeIpc(k, receiver, error, RECEIVE);
@@ -143,7 +143,7 @@ export function completeIpc(k: Kernel, thread: Thread, error: number, phase: num
     k.start(thread, k.readMr(thread, 1), k.readMr(thread, 2));
     return;
   }
-  thread.resume = thread.result;
+  thread.resume = [thread.resultFrom];
   k.makeReady(thread);
 }
 

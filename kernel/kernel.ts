@@ -720,8 +720,15 @@ export class Kernel {
       this.halt(thread, `${kind} page fault at ${hex32(address)} with no pager`);
       return;
     }
-    const saved = [this.readMr(thread, 0), this.readMr(thread, 1), this.readMr(thread, 2), this.readBr(thread, 0)];
-    thread.fault = { address, kind: error & 2 ? 1 : 0, saved };
+    // The thread's fault record is reused: a fault allocates nothing.
+    const fault = thread.faultRecord;
+    fault.address = address;
+    fault.kind = error & 2 ? 1 : 0;
+    fault.saved[0] = this.readMr(thread, 0);
+    fault.saved[1] = this.readMr(thread, 1);
+    fault.saved[2] = this.readMr(thread, 2);
+    fault.saved[3] = this.readBr(thread, 0);
+    thread.fault = fault;
     const rwx = error & 2 ? 2 : 4;
     this.writeMr(thread, 0, (((Label.PageFault | rwx) << 16) | 2) >>> 0);
     this.writeMr(thread, 1, address);

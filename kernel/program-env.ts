@@ -39,7 +39,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
   const timer = hw.timer;
   const READ = Access.Read;
   /** The current system call's argument words (reused: a call allocates nothing). */
-  const argWords: number[] = [];
+  const argWords: number[] = new Array<number>(MAX_ARGS).fill(0);
   const WRITE = Access.Write;
 
   /** Records the fault the MMU just raised and returns the trap to yield. */
@@ -187,8 +187,9 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
       thread.trapNumber = Number(number) >>> 0;
       // The words are copied here, in the program's own step: a hostile array (an element
       // getter, a proxy) can only raise in the program, never later in the kernel's decoding.
-      argWords.length = 0;
-      if (Array.isArray(args)) for (let i = 0, n = Math.min(args.length, MAX_ARGS); i < n; i++) argWords.push(args[i]);
+      const count = Array.isArray(args) ? Math.min(args.length, MAX_ARGS) : 0;
+      for (let i = 0; i < MAX_ARGS; i++) argWords[i] = i < count ? args[i] : 0;
+      thread.trapArgCount = count;
       thread.trapArgs = argWords;
       return (yield TRAP_SYSCALL) as number[];
     },

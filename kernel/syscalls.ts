@@ -35,7 +35,7 @@ export function handleSyscall(k: Kernel, thread: Thread): void {
   const args = thread.trapArgs;
   const costs = k.hw.profile.costs;
   if (number < k.syscallCounts.length) k.syscallCounts[number]!++;
-  if (k.trace) k.emit('syscall', thread, `${syscallName(number)}(${Array.from({ length: Math.min(args.length, 7) }, (_, i) => word(args, i).toString(16)).join(', ')})`);
+  if (k.trace) k.emit('syscall', thread, `${syscallName(number)}(${Array.from({ length: thread.trapArgCount }, (_, i) => word(args, i).toString(16)).join(', ')})`);
   if (number === Syscall.Ipc || number === Syscall.Lipc) {
     k.hw.cpu.charge(costs.systemCallEntry + costs.systemCallExit + k.costs.ipcPath);
     ipc(k, thread, word(args, 0), word(args, 1), word(args, 2));

@@ -26,10 +26,10 @@ export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 
 
 /** A page fault being resolved by IPC to the pager: the access to retry and the saved registers. */
 export interface FaultInProgress {
-  readonly address: number;
-  readonly kind: number;
+  address: number;
+  kind: number;
   /** MR0, MR1, MR2 and BR0 as they were before the fault (restored after the reply). */
-  readonly saved: readonly number[];
+  readonly saved: number[];
 }
 
 export class Thread {
@@ -68,10 +68,12 @@ export class Thread {
   receiveTimeout = 0;
   /** Cycle count at which the current blocking phase times out (Infinity: never). */
   deadline = Infinity;
-  /** The result words the blocked system call will return when it completes. */
-  result: number[] = [0];
+  /** The from-id the current IPC returns when it completes (its only result word). */
+  resultFrom = 0;
   /** Set while a page fault is being resolved through the pager. */
   fault: FaultInProgress | null = null;
+  /** The record `fault` points to while a fault is in progress. */
+  readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0] };
 
   // Execution
   body: ProgramBody | null = null;
@@ -82,6 +84,7 @@ export class Thread {
   /** The trap in progress: system-call number and arguments (set by the env before yielding). */
   trapNumber = 0;
   trapArgs: readonly number[] = [];
+  trapArgCount = 0;
   trapText = '';
   faultAddress = 0;
   faultErrorCode = 0;

@@ -145,6 +145,9 @@ function markedRun(root: ProgramBody, start: string, end: string, ramBytes: numb
       }
     },
   });
+  // Commit the host's pages of RAM first, as Pistachio's pingpong touches all memory beforehand:
+  // the host's first-touch faults on a lazily committed buffer are not the emulator's work.
+  machine.physical.fill(0, machine.physical.size, 0);
   const kernel = new Kernel(machine, { root, sigma0: withSigma0 ? sigma0 : undefined });
   kernel.run({ maxCycles: 1e12 });
   if (endNs === 0n) throw new Error(`benchmark program did not reach its end marker: ${machine.console.output}`);
