@@ -28,18 +28,23 @@ export interface BenchResult {
 
 const RUNS = 9;
 
-/** Best-of-RUNS rate (operations per second) of `body`, which performs `ops` operations. */
-function rate(ops: number, body: () => number): number {
-  let best = Infinity;
+/**
+ * Best-of-RUNS rates (operations per second) of several bodies, each performing `ops`
+ * operations. The bodies take turns, round after round, so that every best is taken over the
+ * same stretch of time and the ratios between them do not drift with the machine's load.
+ */
+function rates(ops: number, bodies: ReadonlyArray<() => number>): number[] {
+  const best = bodies.map(() => Infinity);
   let sink = 0;
   for (let run = 0; run < RUNS; run++) {
-    const start = process.hrtime.bigint();
-    sink ^= body();
-    const ns = Number(process.hrtime.bigint() - start);
-    best = Math.min(best, ns);
+    bodies.forEach((body, i) => {
+      const start = process.hrtime.bigint();
+      sink ^= body();
+      best[i] = Math.min(best[i]!, Number(process.hrtime.bigint() - start));
+    });
   }
   if (sink === 0x7fffffff) process.stdout.write(''); // keep `sink` alive
-  return ops / (best / 1e9);
+  return best.map((ns) => ops / (ns / 1e9));
 }
 
 const MAPPED_BASE = 0x00400000;
@@ -72,30 +77,31 @@ export function runMachineBenchmarks(): BenchResult {
   // Raw: 32-bit reads from a Uint32Array over a 64 KiB working set.
   const raw = new Uint32Array(16 * 1024);
   for (let i = 0; i < raw.length; i++) raw[i] = i;
-  const rawReadsPerSec = rate(READS, () => {
+  const rawLoop = (): number => {
     let sum = 0;
     const mask = raw.length - 1;
     for (let i = 0; i < READS; i++) sum = (sum + raw[i & mask]!) | 0;
     return sum;
-  });
+  };
 
   // TLB hits: the same 64 KiB (16 pages) read through the MMU at CPL 3; every read hits.
   const hitMmu = pagedMachine(16);
-  const tlbHitReadsPerSec = rate(READS, () => {
+  const hitLoop = (): number => {
     let sum = 0;
     for (let i = 0; i < READS; i++) sum = (sum + hitMmu.read32(MAPPED_BASE + ((i << 2) & 0xfffc), 3)) | 0;
     return sum;
-  });
+  };
 
   // Walks: a 4 KiB stride over 1024 pages, more than the 64-entry data TLB holds, so with LRU
   // every read misses and walks.
   const walkMmu = pagedMachine(1024);
   const before = walkMmu.counters;
-  const walkReadsPerSec = rate(READS, () => {
+  const walkLoop = (): number => {
     let sum = 0;
     for (let i = 0; i < READS; i++) sum = (sum + walkMmu.read32(MAPPED_BASE + ((i & 1023) << 12), 3)) | 0;
     return sum;
-  });
+  };
+  const [rawReadsPerSec, tlbHitReadsPerSec, walkReadsPerSec] = rates(READS, [rawLoop, hitLoop, walkLoop]) as [number, number, number];
   const after = walkMmu.counters;
   const reads = after.reads - before.reads;
   if (after.tlbHits !== before.tlbHits) throw new Error('walk benchmark: expected every read to miss the TLB');
