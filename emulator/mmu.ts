@@ -779,11 +779,13 @@ export class Mmu {
 
 /** A PageFault without a host stack trace: faults are routine guest events, not host errors. */
 function newPageFault(linear: number, errorCode: number): PageFault {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  // Error.stackTraceLimit is V8's: the machine still works (with traces) on an engine without it.
+  const engine = Error as { stackTraceLimit?: number };
+  const limit = engine.stackTraceLimit;
+  engine.stackTraceLimit = 0;
   try {
     return new PageFault(linear, errorCode);
   } finally {
-    Error.stackTraceLimit = limit;
+    engine.stackTraceLimit = limit;
   }
 }

@@ -8,12 +8,15 @@
 // Paths are relative to the config file. Bundles are built for no platform (no Node built-ins
 // resolve), so a program that imports one fails to build.
 //
-// esbuild checks syntax, not types: type errors are the business of `npm test` (tsc), which
-// covers every module of the default image.
+// After bundling (which reports syntax errors and unresolvable imports module by module), the
+// entry points are type-checked with the project's tsc and compiler options, so a type error,
+// like a syntax error or a missing file, stops the build with a one-line message.
 
 import { build, type Message } from 'esbuild';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, resolve, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImageError, checkModuleSet, encodeImage, type ImageModule, type ModuleKindName } from './image.ts';
 
@@ -93,6 +96,8 @@ export async function buildImage(configPath: string, out?: string): Promise<Uint
     }
     modules.push({ name: config.name, kind: config.kind, commandLine: config.commandLine ?? '', payload });
   }
+  // Bundling reported syntax errors and unresolvable imports module by module; now the types.
+  typeCheck(configs.filter((c) => c.kind !== 'data').map((c) => resolve(base, c.entry!)));
   const image = encodeImage(modules);
   if (out) {
     mkdirSync(dirname(resolve(out)), { recursive: true });
@@ -125,5 +130,22 @@ async function bundle(name: string, entry: string): Promise<Uint8Array> {
       throw new BuildError(`module ${name}: ${where}${first.text}`);
     }
     throw new BuildError(`module ${name}: ${(error as Error).message}`);
+  }
+}
+
+/** Type-checks the entry points (and what they import) with the project's compiler options. */
+function typeCheck(entries: readonly string[]): void {
+  const tsc = join(ROOT, 'node_modules/.bin/tsc');
+  if (!existsSync(tsc)) return; // an install without dev dependencies: esbuild's checks only
+  const dir = mkdtempSync(join(tmpdir(), 'l4hurd-typecheck-'));
+  try {
+    const project = join(dir, 'tsconfig.json');
+    writeFileSync(project, JSON.stringify({ extends: join(ROOT, 'tsconfig.json'), compilerOptions: { noEmit: true, typeRoots: [join(ROOT, 'node_modules/@types')] }, include: [], files: entries }));
+    const result = spawnSync(tsc, ['-p', project, '--pretty', 'false'], { cwd: ROOT, encoding: 'utf8' });
+    if (result.status === 0) return;
+    const first = `${result.stdout}${result.stderr}`.split('\n').find((line) => line.includes('error')) ?? 'type check failed';
+    throw new BuildError(`type error: ${first.trim()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -241,6 +241,14 @@ describe('l4hurd build', () => {
       message: /module broken: .*broken\.ts:2:\d+: /,
     },
     {
+      what: 'a type error in a program',
+      setup: () => {
+        writeFileSync(join(temp, 'mistyped.ts'), "export default function* main() {\n  const count: number = 'three';\n  return count;\n}\n");
+        return writeConfig('type-error', [{ name: 'mistyped', kind: 'program', entry: join(temp, 'mistyped.ts') }]);
+      },
+      message: /type error: .*mistyped\.ts\(2,\d+\): error TS2322/,
+    },
+    {
       what: 'a module name clash',
       setup: () => writeConfig('clash', [{ name: 'wortel', kind: 'program', entry: join(root, 'servers/demo/hello.ts') }]),
       message: /clash\.json: module name 'wortel' is used twice/,
