@@ -28,6 +28,8 @@ const BOOT_ENTRY_SIZE = 128;
 const KERNEL_BASE = 0x100000;
 const MEMORY_TYPE_BOOT = 0xe;
 export const MIN_RAM = 8 * 1024 * 1024;
+/** The cycle limit when none is given: 10^10 cycles, 13.6 s of emulated time on the p3. */
+export const DEFAULT_MAX_CYCLES = 1e10;
 
 /** The image cannot be booted on this machine: the message names why, in one line. */
 export class LoadError extends Error {
@@ -162,7 +164,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
 
   let run: RunResult;
   try {
-    run = kernel.run({ maxCycles: options.maxCycles ?? 1e11 });
+    run = kernel.run({ maxCycles: options.maxCycles ?? DEFAULT_MAX_CYCLES });
   } catch (error) {
     // A kernel bug, not a guest's doing: report it as such, with what the machine had printed.
     throw new Error(`kernel failure: ${describe(error)}`);
