@@ -12,6 +12,11 @@
 // The program's main(env, args) returns an exit status; the runtime then sends it to its pager
 // (wortel) with label EXIT_LABEL and one word, and waits there for good: wortel deletes the task.
 // A program module's bundle default-exports program(main).
+//
+// Console output goes through wortel too: print() calls the pager with label PRINT_LABEL,
+// MR1 = the byte count and MR2.. the UTF-8 bytes packed little-endian into words, at most
+// PRINT_CHUNK bytes a message; wortel writes them to the console and answers with an empty
+// message, so the output of several programs interleaves deterministically.
 
 import { TCR_PAGER, UTCB_MR_OFFSET, Syscall, type Op, type ProgramBody, type ProgramEnv } from '../libl4/abi.ts';
 
@@ -20,6 +25,9 @@ export const STARTUP_PAGE = 0x00300000;
 /** Where a program's module pages appear in its space. */
 export const MODULE_BASE = 0x00400000;
 export const EXIT_LABEL = 0x4558; // 'EX'
+export const PRINT_LABEL = 0x5052; // 'PR'
+/** Bytes of text in one print message: 61 words after the count. */
+export const PRINT_CHUNK = 244;
 
 export type ProgramMain = (env: ProgramEnv, args: string) => Op<number>;
 
@@ -34,7 +42,7 @@ export function program(main: ProgramMain): ProgramBody {
     try {
       status = yield* main(env, args);
     } catch (error) {
-      yield* env.print(`${describe(error)}\n`);
+      yield* print(env, `${describe(error)}\n`);
       status = 1;
     }
     const pager = yield* env.read32(env.utcb + TCR_PAGER);
@@ -42,6 +50,31 @@ export function program(main: ProgramMain): ProgramBody {
     // Call: the pager answers by deleting us, so this never returns.
     for (;;) yield* env.syscall(Syscall.Ipc, [pager, pager, 0]);
   };
+}
+
+/** Writes `text` to the console through the pager (wortel). */
+export function* print(env: ProgramEnv, text: string): Op<void> {
+  const bytes = encodeUtf8(text);
+  const pager = yield* env.read32(env.utcb + TCR_PAGER);
+  for (let offset = 0; offset < bytes.length || offset === 0; offset += PRINT_CHUNK) {
+    const chunk = bytes.subarray(offset, offset + PRINT_CHUNK);
+    const words = [0, chunk.length];
+    for (let i = 0; i < chunk.length; i += 4) {
+      words.push((chunk[i]! | ((chunk[i + 1] ?? 0) << 8) | ((chunk[i + 2] ?? 0) << 16) | ((chunk[i + 3] ?? 0) << 24)) >>> 0);
+    }
+    words[0] = ((PRINT_LABEL << 16) | (words.length - 1)) >>> 0;
+    yield* env.writeWords(env.utcb + UTCB_MR_OFFSET, words);
+    yield* env.syscall(Syscall.Ipc, [pager, pager, 0]);
+    if (bytes.length === 0) break;
+  }
+}
+
+/** The text of a print message whose untyped words are `words` (MR1..). */
+export function printText(words: readonly number[]): string {
+  const length = Math.min(words[0] ?? 0, (words.length - 1) * 4, PRINT_CHUNK);
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (words[1 + (i >> 2)]! >>> ((i & 3) * 8)) & 0xff;
+  return decodeUtf8(bytes);
 }
 
 function describe(error: unknown): string {

@@ -2,7 +2,8 @@
 // KIP's BootInfo field) and starts every program module, in module order, each in its own
 // address space with one thread (task i gets thread number 1000 + i, so programs can name each
 // other). It is their pager: the startup page, the module's own pages (from the boot modules,
-// through sigma0) and fresh anonymous memory (from sigma0). When a program's runtime reports its
+// through sigma0) and fresh anonymous memory (from sigma0). It is their console too: their
+// print messages (servers/runtime.ts) go to the console. When a program's runtime reports its
 // exit status (servers/runtime.ts), wortel deletes the task. When all have, it shuts the machine
 // down with the status of the first program (in module order) that failed, or 0.
 //
@@ -17,7 +18,7 @@ import { acceptor } from '../libl4/acceptor.ts';
 import { fpage, Rights } from '../libl4/fpage.ts';
 import { mapItem } from '../libl4/map-item.ts';
 import { globalId } from '../libl4/thread-id.ts';
-import { EXIT_LABEL, MODULE_BASE, STARTUP_MAGIC, STARTUP_PAGE, decodeUtf8, encodeUtf8 } from './runtime.ts';
+import { EXIT_LABEL, MODULE_BASE, PRINT_LABEL, STARTUP_MAGIC, STARTUP_PAGE, decodeUtf8, encodeUtf8, printText } from './runtime.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
 export const BOOT_ENTRY_SIZE = 128;
@@ -140,6 +141,13 @@ export function* wortel(env: ProgramEnv): Op<void> {
     if (!task) continue;
     const [tag, word1] = yield* env.readWords(mr(0), 2);
     const label = tag! >>> 16;
+    if (label === PRINT_LABEL && (tag! & 0x3f) >= 1 && !(tag! & 0xfc0)) {
+      // Console output of a program: write it, answer with an empty message.
+      yield* env.print(printText(yield* env.readWords(mr(1), tag! & 0x3f)));
+      yield* env.write32(mr(0), 0);
+      reply = true;
+      continue;
+    }
     if (label === EXIT_LABEL) {
       task.status = (tag! & 0x3f) >= 1 ? word1! : 1;
       yield* env.print(`wortel: ${task.module.name} exited with status ${task.status}\n`);

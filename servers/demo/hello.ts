@@ -1,8 +1,8 @@
 // hello: prints its command line and exits 0. The smallest program module.
 import type { Op, ProgramEnv } from '../../libl4/abi.ts';
-import { program } from '../runtime.ts';
+import { print, program } from '../runtime.ts';
 
 export default program(function* hello(env: ProgramEnv, args: string): Op<number> {
-  yield* env.print(`hello: hello, world${args ? ` (${args})` : ''}\n`);
+  yield* print(env, `hello: hello, world${args ? ` (${args})` : ''}\n`);
   return 0;
 });

@@ -3,7 +3,7 @@
 // version 1) N times, checks each answer, then tells the server to stop.
 import { ANYTHREAD, Syscall, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../../libl4/abi.ts';
 import { globalId } from '../../libl4/thread-id.ts';
-import { commandLineOptions, numberOption, program } from '../runtime.ts';
+import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 
 export default program(function* ipcTask(env: ProgramEnv, args: string): Op<number> {
   const options = commandLineOptions(args);
@@ -18,7 +18,7 @@ export default program(function* ipcTask(env: ProgramEnv, args: string): Op<numb
       served++;
       [from] = yield* env.syscall(Syscall.Ipc, [from!, ANYTHREAD, 0x04000000]);
     }
-    yield* env.print(`ipc-task: server answered ${served} calls\n`);
+    yield* print(env, `ipc-task: server answered ${served} calls\n`);
     return 0;
   }
   const peer = globalId(numberOption(options, 'peer', 1000), 1);
@@ -32,6 +32,6 @@ export default program(function* ipcTask(env: ProgramEnv, args: string): Op<numb
   }
   yield* env.writeWords(mr(0), [2 << 16]);
   yield* env.syscall(Syscall.Ipc, [peer, 0, 0]);
-  yield* env.print(`ipc-task: client made ${rounds} calls, ${wrong} wrong answers\n`);
+  yield* print(env, `ipc-task: client made ${rounds} calls, ${wrong} wrong answers\n`);
   return wrong === 0 ? 0 : 1;
 });

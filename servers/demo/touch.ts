@@ -1,7 +1,7 @@
 // touch: writes `pages=N` consecutive pages from 0x10000000 and reads them back. Every first
 // write faults to the task's pager (wortel), which maps a fresh page with a map item.
 import type { Op, ProgramEnv } from '../../libl4/abi.ts';
-import { commandLineOptions, numberOption, program } from '../runtime.ts';
+import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 
 const BASE = 0x10000000;
 
@@ -11,6 +11,6 @@ export default program(function* touch(env: ProgramEnv, args: string): Op<number
   let sum = 0;
   for (let i = 0; i < pages; i++) sum += yield* env.read32(BASE + i * 4096);
   const expected = (3 * pages * (pages - 1)) / 2;
-  yield* env.print(`touch: ${pages} pages written and read back, sum ${sum}\n`);
+  yield* print(env, `touch: ${pages} pages written and read back, sum ${sum}\n`);
   return sum === expected ? 0 : 1;
 });

@@ -533,8 +533,8 @@ describe('image fuzzing', () => {
     }
     // hello with a misspelt call inside main: the runtime's catch reports status 1 to wortel.
     const source = new TextDecoder().decode(baseModules[3]!.payload);
-    expect(source).toContain('yield* env.print(`hello: hello, world');
-    const misspelt = tryBoot(hello(js(source.replace('yield* env.print(`hello: hello, world', 'yield* env.prinx(`hello: hello, world'))));
+    expect(source).toContain('yield* print(env, `hello: hello, world');
+    const misspelt = tryBoot(hello(js(source.replace('yield* print(env, `hello: hello, world', 'yield* prinx(env, `hello: hello, world'))));
     expect(misspelt.kind).toBe('booted');
     if (misspelt.kind === 'booted') {
       expect(misspelt.result.output).toMatch(/\nerror: [^\n]*not [^\n]*\nwortel: hello exited with status 1\n/);
