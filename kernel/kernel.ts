@@ -30,7 +30,7 @@ import {
 import { kernelCosts, type KernelCosts } from './costs.ts';
 import { completeIpc, ipcCall } from './ipc.ts';
 import { KernelMemory } from './kernel-memory.ts';
-import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, USER_BASE, writeKip, type MemoryDescriptor } from './kip.ts';
+import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, writeKip, type MemoryDescriptor } from './kip.ts';
 import { MappingDatabase, type MappingNode } from './mapping-database.ts';
 import { PageTables, USER_TOP } from './page-table.ts';
 import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, createProgramEnv } from './program-env.ts';
