@@ -12,13 +12,33 @@ export function fpageLog2(fpage: number): number {
   return (fpage >>> 4) & 0x3f;
 }
 
+/** Ranges of up to this many pages are visited page by page, larger ones through the mappings. */
+export const PAGE_WALK_PAGES = 1024;
+
+/** The bytes an fpage names. */
+export interface FpageRange {
+  readonly base: number;
+  /** Bytes: 2^log2, 2^32 for the complete address space. */
+  readonly size: number;
+  readonly log2: number;
+}
+
+/**
+ * The range of an fpage: the complete address space (s = 1, base 0) is [0, 2^32); nil, an fpage
+ * smaller than a page, or one larger than 2^32 names nothing (null).
+ */
+export function fpageRange(fpage: number): FpageRange | null {
+  if (fpage >>> 4 === 0) return null;
+  let log2 = fpageLog2(fpage);
+  if (log2 === 1 && fpageBase(fpage) === 0) log2 = 32;
+  if (log2 < 12 || log2 > 32) return null;
+  return { base: log2 === 32 ? 0 : fpageBase(fpage), size: 2 ** log2, log2 };
+}
+
 /** Does the fpage hold [address, address + length)? */
 export function fpageContains(fpage: number, address: number, length: number): boolean {
-  const log2 = fpageLog2(fpage);
-  if (fpage === 0 || log2 < 12) return false;
-  const base = fpageBase(fpage);
-  const size = log2 >= 32 ? 2 ** 32 : 2 ** log2;
-  return address >= base && address + length <= base + size;
+  const range = fpageRange(fpage);
+  return range !== null && address >= range.base && address + length <= range.base + range.size;
 }
 
 /** X.2 relative timeout (16 bits: m 0-9, e 10-14, bit 15 = 0) in microseconds; 0 = never. */

@@ -12,7 +12,7 @@
 // not implemented.
 
 import { ANYLOCALTHREAD, ANYTHREAD, IpcError, NILTHREAD, TCR_ERROR_CODE, mrOffset } from '../libl4/abi.ts';
-import { fpageBase, fpageLog2, timeoutMicroseconds } from './fpage.ts';
+import { PAGE_WALK_PAGES, fpageContains, fpageRange, timeoutMicroseconds } from './fpage.ts';
 import type { Kernel } from './kernel.ts';
 import type { MappingNode } from './mapping-database.ts';
 import { USER_TOP } from './page-table.ts';
@@ -25,8 +25,6 @@ const TAG_ERROR = 1 << 15;
 /** Typed-item kinds in bits 1-3 of an item's first word. */
 const MAP_ITEM = 0x8;
 const GRANT_ITEM = 0xa;
-/** Above this many pages an item's range is walked through the sender's mappings instead. */
-const PAGE_WALK_LIMIT = 1024;
 
 /** The Ipc system call for `thread` (the current thread). */
 export function ipc(k: Kernel, thread: Thread, to: number, fromSpecifier: number, timeouts: number): void {
@@ -174,38 +172,27 @@ function transfer(k: Kernel, sender: Thread, receiver: Thread): number {
   return 0;
 }
 
-/** An fpage's log2 size, with the complete address space as 32; -1 for nil or too small. */
-function log2Size(fpage: number): number {
-  if (fpage >>> 4 === 0) return -1;
-  const log2 = fpageLog2(fpage);
-  if (log2 === 1 && fpageBase(fpage) === 0) return 32;
-  if (log2 < 12 || log2 > 32) return -1;
-  return log2;
-}
-
 /** One map or grant item: places the sender's fpage into the receive window, page by page. */
 function mapItem(k: Kernel, sender: Thread, receiver: Thread, word0: number, fpage: number, window: number, grant: boolean): void {
-  const sendLog2 = log2Size(fpage);
-  const windowLog2 = log2Size(window);
-  if (sendLog2 < 0 || windowLog2 < 0) return;
+  const send = fpageRange(fpage);
+  const receive = fpageRange(window);
+  if (!send || !receive) return;
   const rights = fpage & 7;
-  const sendBase = log2Size(fpage) === 32 ? 0 : fpageBase(fpage);
-  const windowBase = windowLog2 === 32 ? 0 : fpageBase(window);
   const hint = (word0 & ~0x3ff) >>> 0; // the send base: where in the larger side the smaller goes
   let source: number;
   let destination: number;
   let size: number;
-  if (sendLog2 <= windowLog2) {
-    size = 2 ** sendLog2;
-    source = sendBase;
-    destination = windowBase + (hint % 2 ** windowLog2) - (hint % size);
+  if (send.log2 <= receive.log2) {
+    size = send.size;
+    source = send.base;
+    destination = receive.base + (hint % receive.size) - (hint % size);
   } else {
-    size = 2 ** windowLog2;
-    source = sendBase + (hint % 2 ** sendLog2) - (hint % size);
-    destination = windowBase;
+    size = receive.size;
+    source = send.base + (hint % send.size) - (hint % size);
+    destination = receive.base;
   }
   const pages = size / 4096;
-  if (pages <= PAGE_WALK_LIMIT || sender.space === k.sigma0Space) {
+  if (pages <= PAGE_WALK_PAGES || sender.space === k.sigma0Space) {
     const limit = sender.space === k.sigma0Space ? Math.min(pages, Math.max(0, (k.hw.physical.size - source) / 4096)) : pages;
     for (let i = 0; i < limit; i++) {
       if (!mapPage(k, sender, receiver, source + i * 4096, destination + i * 4096, rights, grant)) return;
@@ -213,8 +200,7 @@ function mapItem(k: Kernel, sender: Thread, receiver: Thread, word0: number, fpa
     return;
   }
   // A large range: visit only what the sender has mapped there.
-  for (const node of k.mdb.nodesOf(sender.space.id)) {
-    if (node.address < source || node.address >= source + size) continue;
+  for (const node of k.mappingsIn(sender.space, source, size)) {
     if (!mapPage(k, sender, receiver, node.address, destination + (node.address - source), rights, grant)) return;
   }
 }
@@ -223,7 +209,7 @@ function mapItem(k: Kernel, sender: Thread, receiver: Thread, word0: number, fpa
 function mapPage(k: Kernel, sender: Thread, receiver: Thread, source: number, destination: number, rights: number, grant: boolean): boolean {
   if (source >= USER_TOP || destination >= USER_TOP) return true;
   const space = receiver.space;
-  if (inKernelArea(k, space.kipArea, space.utcbArea, destination)) return true;
+  if (inKernelArea(space.kipArea, space.utcbArea, destination)) return true;
   let node = k.mdb.lookup(sender.space.id, source);
   if (!node && sender.space === k.sigma0Space && k.isSigma0Memory(source)) {
     if (!k.mapSigma0Page(source)) return false;
@@ -272,13 +258,6 @@ function isAncestor(ancestor: MappingNode, node: MappingNode): boolean {
 }
 
 /** The KIP and UTCB areas are the kernel's: nothing is ever mapped over them. */
-function inKernelArea(k: Kernel, kipArea: number, utcbArea: number, address: number): boolean {
-  return within(kipArea, address) || within(utcbArea, address);
-}
-
-function within(fpage: number, address: number): boolean {
-  const log2 = log2Size(fpage);
-  if (log2 < 0) return false;
-  const base = log2 === 32 ? 0 : fpageBase(fpage);
-  return address >= base && address < base + 2 ** log2;
+function inKernelArea(kipArea: number, utcbArea: number, address: number): boolean {
+  return fpageContains(kipArea, address, 1) || fpageContains(utcbArea, address, 1);
 }

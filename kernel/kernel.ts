@@ -38,7 +38,7 @@ import { Space } from './space.ts';
 import { handleSyscall } from './syscalls.ts';
 import { ProgramText } from './text.ts';
 import { MAX_PRIORITY, Thread, ThreadState } from './thread.ts';
-import { fpageBase, fpageContains, timeoutMicroseconds } from './fpage.ts';
+import { PAGE_WALK_PAGES, fpageBase, fpageContains, timeoutMicroseconds } from './fpage.ts';
 
 export const DEFAULT_PRIORITY = 100;
 /** Default time slice: 10 ms, as in L4Ka::Pistachio. */
@@ -434,6 +434,24 @@ export class Kernel {
     return this.spaceMap.get(id);
   }
 
+  /**
+   * The mapping nodes of `space` in [base, base + size), in address order for a small range
+   * (looked up page by page) and in the database's order for a large one (a walk over the
+   * space's nodes), whichever is cheaper.
+   */
+  mappingsIn(space: Space, base: number, size: number): MappingNode[] {
+    const nodes: MappingNode[] = [];
+    if (size / 4096 <= PAGE_WALK_PAGES) {
+      for (let address = base; address < base + size; address += 4096) {
+        const node = this.mdb.lookup(space.id, address);
+        if (node) nodes.push(node);
+      }
+    } else {
+      for (const node of this.mdb.nodesOf(space.id)) if (node.address >= base && node.address < base + size) nodes.push(node);
+    }
+    return nodes;
+  }
+
   /** Clears the PTE of a mapping node (roots have none). */
   unmapNodePte(node: MappingNode): number {
     const space = this.spaceById(node.space);
@@ -648,12 +666,6 @@ export class Kernel {
           }
           // A higher-priority thread made ready by this call runs first.
           if (this.highestReady() > thread.priority) return;
-          // A timer interrupt due by now is taken on the way back to user mode: a thread that
-          // only makes system calls is preempted too (and the run loop sees the cycle limit).
-          if (thread.runnable && timer.due(cpu.cycles)) {
-            this.timerInterrupt(thread);
-            return;
-          }
           break;
         case TRAP_FAULT:
           this.pageFault(thread);

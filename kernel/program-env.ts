@@ -191,7 +191,11 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
       for (let i = 0; i < MAX_ARGS; i++) argWords[i] = i < count ? args[i] : 0;
       thread.trapArgCount = count;
       thread.trapArgs = argWords;
-      return (yield TRAP_SYSCALL) as number[];
+      const results = (yield TRAP_SYSCALL) as number[];
+      // A timer interrupt due by now is taken on the way back to the program, as after any step,
+      // so a thread that only makes system calls is preempted too.
+      if (timer.due(cpu.cycles)) yield TRAP_PREEMPT;
+      return results;
     },
     *work(cycles) {
       if (!Number.isSafeInteger(cycles) || cycles < 0) throw new RangeError(`work takes a whole number of cycles, got ${String(cycles)}`);

@@ -8,7 +8,7 @@
 import { TCR_PAGER, TCR_USER_DEFINED_HANDLE, ANYLOCALTHREAD, ANYTHREAD, ErrorCode, NILTHREAD, Syscall } from '../libl4/abi.ts';
 import { completeIpc, ipc } from './ipc.ts';
 import { KIP_AREA_LOG2, USER_BASE } from './kip.ts';
-import { fpageBase, fpageLog2, timeoutMicroseconds } from './fpage.ts';
+import { fpageBase, fpageContains, fpageRange, timeoutMicroseconds } from './fpage.ts';
 import type { Kernel } from './kernel.ts';
 import { USER_TOP } from './page-table.ts';
 import { MAX_PRIORITY, ThreadState, type Thread } from './thread.ts';
@@ -177,10 +177,8 @@ function threadControl(k: Kernel, caller: Thread, dest: number, spaceSpecifier: 
 }
 
 function validUtcbLocation(utcbArea: number, location: number): boolean {
-  const log2 = fpageLog2(utcbArea);
-  if (utcbArea === 0 || log2 < 12 || log2 > 31) return false;
-  const base = fpageBase(utcbArea);
-  return location % 512 === 0 && location >= base && location + 512 <= base + 2 ** log2;
+  const range = fpageRange(utcbArea);
+  return range !== null && range.log2 < 32 && location % 512 === 0 && fpageContains(utcbArea, location, 512);
 }
 
 // ---- SpaceControl -------------------------------------------------------------------------------
@@ -192,13 +190,12 @@ function spaceControl(k: Kernel, caller: Thread, spaceSpecifier: number, control
   const space = target.space;
   if (redirector !== NILTHREAD && redirector !== ANYTHREAD && !k.threadById(redirector)) return [fail(k, caller, ErrorCode.InvalidThread), 0];
   if (!space.initialized) {
-    const kipLog2 = fpageLog2(kipArea);
-    const kipBase = fpageBase(kipArea);
-    if (kipArea >>> 4 === 0 || kipLog2 < KIP_AREA_LOG2 || kipLog2 > 31 || kipBase + 2 ** kipLog2 > USER_TOP) return [fail(k, caller, ErrorCode.KipArea), 0];
-    const utcbLog2 = fpageLog2(utcbArea);
-    const utcbBase = fpageBase(utcbArea);
-    if (utcbArea >>> 4 === 0 || utcbLog2 < 12 || utcbLog2 > 31 || utcbBase + 2 ** utcbLog2 > USER_TOP) return [fail(k, caller, ErrorCode.UtcbArea), 0];
-    if (kipBase < utcbBase + 2 ** utcbLog2 && utcbBase < kipBase + 2 ** kipLog2) return [fail(k, caller, ErrorCode.KipArea), 0];
+    // Both areas must lie in user space, the KIP area hold the KIP, and they must not overlap.
+    const kip = fpageRange(kipArea);
+    if (!kip || kip.log2 < KIP_AREA_LOG2 || kip.base + kip.size > USER_TOP) return [fail(k, caller, ErrorCode.KipArea), 0];
+    const utcb = fpageRange(utcbArea);
+    if (!utcb || utcb.base + utcb.size > USER_TOP) return [fail(k, caller, ErrorCode.UtcbArea), 0];
+    if (kip.base < utcb.base + utcb.size && utcb.base < kip.base + kip.size) return [fail(k, caller, ErrorCode.KipArea), 0];
     if (space.threads.some((t) => !validUtcbLocation(utcbArea, t.utcbAddress))) return [fail(k, caller, ErrorCode.UtcbArea), 0];
     const error = k.initializeSpace(space, kipArea, utcbArea);
     if (error) return [fail(k, caller, error), 0];

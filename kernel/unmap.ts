@@ -9,13 +9,10 @@
 // the fpage comes back in its MR with the status in its rwx bits: referenced (A) as R|X,
 // dirty (D) as R|W.
 
-import { fpageBase, fpageLog2 } from './fpage.ts';
+import { fpageRange } from './fpage.ts';
 import type { Kernel } from './kernel.ts';
 import { STATUS_ACCESSED, STATUS_DIRTY } from './page-table.ts';
 import type { Thread } from './thread.ts';
-import type { MappingNode } from './mapping-database.ts';
-
-const PAGE_WALK_LIMIT = 1024;
 
 export function unmap(k: Kernel, thread: Thread, control: number): void {
   const count = (control & 0x3f) + 1;
@@ -30,23 +27,10 @@ export function unmap(k: Kernel, thread: Thread, control: number): void {
 }
 
 function unmapFpage(k: Kernel, thread: Thread, fpage: number, flush: boolean): number {
-  let log2 = fpageLog2(fpage);
-  if (fpage >>> 4 === 0) return 0;
-  if (log2 === 1 && fpageBase(fpage) === 0) log2 = 32;
-  if (log2 < 12 || log2 > 32) return 0;
-  const base = log2 === 32 ? 0 : fpageBase(fpage);
-  const size = 2 ** log2;
+  const range = fpageRange(fpage);
+  if (!range) return 0;
   const rights = fpage & 7;
-  const space = thread.space;
-  const nodes: MappingNode[] = [];
-  if (size / 4096 <= PAGE_WALK_LIMIT) {
-    for (let address = base; address < base + size; address += 4096) {
-      const node = k.mdb.lookup(space.id, address);
-      if (node) nodes.push(node);
-    }
-  } else {
-    for (const node of k.mdb.nodesOf(space.id)) if (node.address >= base && node.address < base + size) nodes.push(node);
-  }
+  const nodes = k.mappingsIn(thread.space, range.base, range.size);
   let status = 0;
   for (const node of nodes) {
     if (!node.live) continue; // removed with an earlier node's subtree

@@ -49,4 +49,13 @@ describe('IPC hand-off', () => {
     expect(rounds).toBeGreaterThan(0);
     expect(b.kernel.checkInvariants()).toEqual([]);
   });
+
+  it('a thread that only makes system calls is still preempted, and the cycle limit stops it', () => {
+    const b = boot(function* spin(env: ProgramEnv): Op<void> {
+      for (;;) yield* env.syscall(6, [0, 0, 0]); // Ipc(nil, nil): returns at once
+    });
+    const result = b.run(2e7);
+    expect(result.reason).toBe('max-cycles');
+    expect(b.kernel.counters.timerInterrupts).toBeGreaterThan(0);
+  });
 });
