@@ -132,7 +132,7 @@ export class Kernel {
   readonly syscallCounts: number[] = SYSCALL_NAMES.map(() => 0);
   /** Every thread by thread number. */
   readonly threads = new Map<number, Thread>();
-  readonly spaces: Space[] = [];
+  /** Every live space by id (a Map iterates in creation order). */
   private readonly spaceMap = new Map<number, Space>();
   sigma0Space: Space | null = null;
   rootSpace: Space | null = null;
@@ -221,7 +221,6 @@ export class Kernel {
     const directory = this.pageTables.createDirectory();
     if (directory < 0) return null;
     const space = new Space(this.nextSpaceId++, directory);
-    this.spaces.push(space);
     this.spaceMap.set(space.id, space);
     return space;
   }
@@ -344,7 +343,6 @@ export class Kernel {
     this.releaseNodeFrames();
     for (const frame of space.utcbFrames.values()) this.kmem.free(frame);
     this.pageTables.destroyDirectory(space.pageDirectory);
-    this.spaces.splice(this.spaces.indexOf(space), 1);
     this.spaceMap.delete(space.id);
     if (this.rootSpace === space) this.rootSpace = null;
     if (this.sigma0Space === space) this.sigma0Space = null;
@@ -428,6 +426,11 @@ export class Kernel {
       this.kmem.free(this.nodeFrames.pop()!);
       this.nodeCapacity -= NODES_PER_FRAME;
     }
+  }
+
+  /** Every live space, in creation order. */
+  get spaces(): Space[] {
+    return [...this.spaceMap.values()];
   }
 
   spaceById(id: number): Space | undefined {
@@ -793,7 +796,7 @@ export class Kernel {
    */
   checkInvariants(): string[] {
     const problems = this.mdb.check();
-    for (const space of this.spaces) {
+    for (const space of this.spaceMap.values()) {
       for (const [linear, pte] of this.pageTables.userEntries(space.pageDirectory)) {
         const frame = (pte & ~0xfff) >>> 0;
         const writable = (pte & 2) !== 0;

@@ -121,36 +121,18 @@ export class PageTables {
 
   /** Removes the mapping at `linear`; returns its A/D status. */
   unmap(directory: number, linear: number): number {
-    const address = this.pteAddress(directory, linear);
-    if (address < 0) return 0;
-    const old = this.hw.physical.read32(address);
-    if (!(old & PG_P)) return 0;
-    this.hw.physical.write32(address, 0);
-    this.invalidate(directory, linear);
-    return statusOf(old);
+    return this.rewrite(directory, linear, () => 0);
   }
 
   /** Makes the mapping at `linear` read-only; returns its A/D status. */
   writeProtect(directory: number, linear: number): number {
-    const address = this.pteAddress(directory, linear);
-    if (address < 0) return 0;
-    const old = this.hw.physical.read32(address);
-    if (!(old & PG_P) || !(old & PG_RW)) return statusOf(old);
-    this.hw.physical.write32(address, old & ~PG_RW);
-    this.invalidate(directory, linear);
-    return statusOf(old);
+    return this.rewrite(directory, linear, (pte) => pte & ~PG_RW);
   }
 
   /** The A/D status of the mapping at `linear`, then clears A and D (the TLB entry too). */
   takeStatus(directory: number, linear: number): number {
-    const address = this.pteAddress(directory, linear);
-    if (address < 0) return 0;
-    const old = this.hw.physical.read32(address);
-    if (!(old & PG_P) || !(old & (PG_A | PG_D))) return 0;
-    this.hw.physical.write32(address, old & ~(PG_A | PG_D));
-    // A cached entry would go on writing without setting D again: drop it.
-    this.invalidate(directory, linear);
-    return statusOf(old);
+    // A cached entry would go on writing without setting D again: rewrite drops it.
+    return this.rewrite(directory, linear, (pte) => pte & ~(PG_A | PG_D));
   }
 
   /** Every present user PTE of a directory, as [linear, pte] pairs (for invariant checks). */
@@ -166,6 +148,23 @@ export class PageTables {
       }
     }
     return out;
+  }
+
+  /**
+   * Replaces the present PTE at `linear` with `change(pte)` when that differs, with the INVLPG
+   * the change needs; returns the old entry's A/D status (0 when nothing is mapped there).
+   */
+  private rewrite(directory: number, linear: number, change: (pte: number) => number): number {
+    const address = this.pteAddress(directory, linear);
+    if (address < 0) return 0;
+    const old = this.hw.physical.read32(address);
+    if (!(old & PG_P)) return 0;
+    const updated = change(old) >>> 0;
+    if (updated !== old >>> 0) {
+      this.hw.physical.write32(address, updated);
+      this.invalidate(directory, linear);
+    }
+    return statusOf(old);
   }
 
   private invalidate(directory: number, linear: number): void {

@@ -57,17 +57,12 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     return;
   }
   const regions = yield* readMemoryMap(env, kip!);
+  // Pages whose final type (the last descriptor covering them) is conventional.
+  const conventional = regions.filter((r) => r.type === CONVENTIONAL);
+  const low = Math.min(...conventional.map((r) => r.low));
+  const end = Math.max(...conventional.map((r) => r.end));
   let free = 0;
-  for (let page = 0; page < 2 ** 32; page += PAGE) {
-    const region = regions.find((r) => r.type === CONVENTIONAL && page >= r.low && page < r.end);
-    if (!region) {
-      const next = regions.filter((r) => r.type === CONVENTIONAL && r.low > page).map((r) => r.low);
-      if (next.length === 0) break;
-      page = Math.min(...next) - PAGE;
-      continue;
-    }
-    if (regionType(regions, page) === CONVENTIONAL) free++;
-  }
+  for (let page = low; page < end; page += PAGE) if (regionType(regions, page) === CONVENTIONAL) free++;
   yield* env.print(`sigma0: ${(free * PAGE) / 1024} KiB of conventional memory to hand out\n`);
   const available = (page: number, exact: boolean): boolean => {
     const type = regionType(regions, page);
