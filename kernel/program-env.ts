@@ -49,27 +49,33 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
     return TRAP_FAULT;
   };
 
-  /** Translates every page of [address, address + size) for `kind`; -1 when one faults. */
+  /** The second page's physical address of the span translateSpan translated last. */
+  let secondPage = 0;
+
+  /**
+   * Translates every page of [address, address + size) for `kind`, each once, as the CPU does
+   * for an access that crosses a page; -1 when one faults. Returns the first byte's physical
+   * address and leaves the second page's in `secondPage`.
+   */
   const translateSpan = (address: number, size: number, kind: 0 | 1): number => {
     const first = cpu.tryTranslate(address, kind, 3);
-    if (first < 0) return -1;
-    if ((address & 0xfff) + size <= 0x1000) return first;
-    const second = cpu.tryTranslate((address + size - 1) & ~0xfff, kind, 3);
-    return second < 0 ? -1 : first;
+    if (first < 0 || (address & 0xfff) + size <= 0x1000) return first;
+    secondPage = cpu.tryTranslate((address + size - 1) & ~0xfff, kind, 3);
+    return secondPage < 0 ? -1 : first;
   };
 
-  /** Reads `size` bytes at `address` once translateSpan succeeded (the second page re-translates as a hit). */
+  /** The physical address of byte `i` of a span translateSpan just translated. */
+  const spanByte = (address: number, first: number, i: number): number => {
+    const byteAddress = (address + i) >>> 0;
+    return (byteAddress & ~0xfff) === (address & ~0xfff) ? first + i : secondPage + (byteAddress & 0xfff);
+  };
+
   const readSpan = (address: number, first: number, size: number): number => {
     if ((address & 0xfff) + size <= 0x1000) {
       return size === 4 ? physical.read32(first) : size === 2 ? physical.read16(first) : physical.read8(first);
     }
-    const next = cpu.tryTranslate((address + size - 1) & ~0xfff, READ, 3);
     let value = 0;
-    for (let i = 0; i < size; i++) {
-      const byteAddress = (address + i) >>> 0;
-      const pa = (byteAddress & ~0xfff) === (address & ~0xfff) ? first + i : next + (byteAddress & 0xfff);
-      value |= physical.read8(pa) << (8 * i);
-    }
+    for (let i = 0; i < size; i++) value |= physical.read8(spanByte(address, first, i)) << (8 * i);
     return value >>> 0;
   };
 
@@ -80,12 +86,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
       else physical.write8(first, value);
       return;
     }
-    const next = cpu.tryTranslate((address + size - 1) & ~0xfff, WRITE, 3);
-    for (let i = 0; i < size; i++) {
-      const byteAddress = (address + i) >>> 0;
-      const pa = (byteAddress & ~0xfff) === (address & ~0xfff) ? first + i : next + (byteAddress & 0xfff);
-      physical.write8(pa, value >>> (8 * i));
-    }
+    for (let i = 0; i < size; i++) physical.write8(spanByte(address, first, i), value >>> (8 * i));
   };
 
   function* read(address: number, size: number): Op<number> {
