@@ -248,7 +248,7 @@ function mapPage(k: Kernel, sender: Thread, receiver: Thread, source: number, de
     k.counters.pagesMapped++;
   }
   k.hw.cpu.charge(k.costs.mapPage);
-  if (k.trace) k.emit(grant ? 'map' : 'map', sender, `${grant ? 'grant' : 'map'} ${source.toString(16)} -> ${receiver.id >>> 14}:${destination.toString(16)} rights ${effective}`);
+  if (k.trace) k.emit('map', sender, `${grant ? 'grant' : 'map'} ${source.toString(16)} -> ${receiver.id >>> 14}:${destination.toString(16)} rights ${effective}`);
   return true;
 }
 

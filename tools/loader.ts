@@ -19,6 +19,7 @@
 import { runInContext, createContext } from 'node:vm';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { Machine } from '../emulator/machine.ts';
+import { hex32 } from '../emulator/paging.ts';
 import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
 import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
@@ -106,12 +107,12 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: options.console });
   const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
   log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
-  log(`kernel memory ${hex(KERNEL_BASE)}-${hex(KERNEL_BASE + kernelSize)} (reserved)`);
+  log(`kernel memory ${hex32(KERNEL_BASE)}-${hex32(KERNEL_BASE + kernelSize)} (reserved)`);
   for (const { module, base } of placed) {
     machine.physical.writeBytes(base, module.payload);
-    log(`${module.kind.padEnd(7)} ${module.name.padEnd(12)} ${hex(base)}-${hex(base + module.payload.length)}${module.commandLine ? `  ${module.commandLine}` : ''}`);
+    log(`${module.kind.padEnd(7)} ${module.name.padEnd(12)} ${hex32(base)}-${hex32(base + module.payload.length)}${module.commandLine ? `  ${module.commandLine}` : ''}`);
   }
-  log(`boot information at ${hex(bootInfo)}`);
+  log(`boot information at ${hex32(bootInfo)}`);
 
   // Evaluate every bundle, each in its own empty context.
   const exportsOf = new Map<ParsedModule, Record<string, unknown>>();
@@ -231,9 +232,6 @@ function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
-function hex(n: number): string {
-  return '0x' + n.toString(16).padStart(8, '0');
-}
 
 function mib(bytes: number): string {
   return `${bytes / (1024 * 1024)} MiB`;
