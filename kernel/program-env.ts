@@ -184,6 +184,23 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
         for (let i = 0; i < count; i++) physical.write8(pa + i, value);
       });
     },
+    *copy(to, from, length) {
+      checkBulk(length);
+      let offset = 0;
+      while (offset < length) {
+        const source = (from + offset) >>> 0;
+        const destination = (to + offset) >>> 0;
+        const count = Math.min(4 - (source & 3), 4 - (destination & 3), length - offset);
+        let read: number;
+        while ((read = cpu.tryTranslate(source, READ, 3)) < 0) yield fault();
+        let written: number;
+        while ((written = cpu.tryTranslate(destination, WRITE, 3)) < 0) yield fault();
+        if (count === 4) physical.write32(written, physical.read32(read));
+        else for (let i = 0; i < count; i++) physical.write8(written + i, physical.read8(read + i));
+        offset += count;
+      }
+      if (timer.due(cpu.cycles)) yield TRAP_PREEMPT;
+    },
     *syscall(number, args) {
       thread.trapNumber = Number(number) >>> 0;
       // The words are copied here, in the program's own step: a hostile array (an element

@@ -178,6 +178,14 @@ export interface ProgramEnv {
   readBytes(address: number, length: number): Op<Uint8Array>;
   writeBytes(address: number, data: Uint8Array): Op<void>;
   fill(address: number, length: number, value: number): Op<void>;
+  /**
+   * Copies `length` bytes from `from` to `to` within this thread's space, as `rep movs` does with
+   * the direction flag clear: forward, one read and one write access per step, where a step is
+   * the longest piece (at most 4 bytes) that keeps both the source and the destination within one
+   * aligned dword. Overlapping ranges copy forward. Faults page by page and resumes where it
+   * stopped.
+   */
+  copy(to: number, from: number, length: number): Op<void>;
 
   /** A system call: see the table above. */
   syscall(number: number, args: readonly number[]): Op<number[]>;

@@ -141,6 +141,11 @@ export class FakeEnv implements ProgramEnv {
     this.accesses.push({ kind: 'write', address, size: length });
     for (let i = 0; i < length; i++) this.poke8(address + i, value);
   }
+  *copy(to: number, from: number, length: number): Op<void> {
+    this.accesses.push({ kind: 'read', address: from, size: length });
+    this.accesses.push({ kind: 'write', address: to, size: length });
+    for (let i = 0; i < length; i++) this.poke8(to + i, this.peek8(from + i));
+  }
   *syscall(number: number, args: readonly number[]): Op<number[]> {
     if (this.yieldOnSyscall) yield { syscall: number };
     this.syscalls.push({ number, args: [...args] });
