@@ -1,11 +1,25 @@
 // wortel: the root task. It reads the boot information the loader left (its address is in the
-// KIP's BootInfo field) and starts every program module, in module order, each in its own
-// address space with one thread (task i gets thread number 1000 + i, so programs can name each
-// other). It is their pager: the startup page, the module's own pages (from the boot modules,
-// through sigma0) and fresh anonymous memory (from sigma0). It is their console too: their
-// print messages (servers/runtime.ts) go to the console. When a program's runtime reports its
-// exit status (servers/runtime.ts), wortel deletes the task. When all have, it shuts the machine
-// down with the status of the first program (in module order) that failed, or 0.
+// KIP's BootInfo field), starts the image's programs, is everyone's console, and shuts the
+// machine down when the image's programs are done.
+//
+// An image that has program modules named physmem, task and policy boots the Hurd's memory
+// system (hurd-l4's order: physmem, then the task server, then the rest):
+//   - wortel starts those three servers itself, each in its own space with one thread, and is
+//     their pager (their startup pages from sigma0, their module pages from the boot modules).
+//     physmem then takes all remaining conventional memory from sigma0;
+//   - the task server asks wortel for every other program module (BootProgram) and starts each
+//     as a task; from then on every program gets its memory from physmem containers;
+//   - wortel makes the privileged system calls the task server needs (it is the only privileged
+//     task) and learns each boot program's fate from the task server (TaskDied).
+// An image without physmem is a bare image: wortel starts every program itself and pages it
+// from sigma0, with nothing of the Hurd in between.
+//
+// Thread numbers: the program module at place i among the image's programs (in module order)
+// has first thread 1000 + i. Task ids: wortel is task 1; physmem 2, task 3, policy 4; the task
+// server gives the others theirs. In a bare image every thread has version 1.
+//
+// The machine is shut down with the status of the first boot program (in module order) that
+// failed, or 0, once all have ended.
 //
 // Boot information (written by the loader, tools/loader.ts), little-endian u32 words:
 //   +0 magic 'BOOT' (0x544f4f42), +4 version 1, +8 module count, +12 entry size (128),
@@ -13,12 +27,16 @@
 //   5 data), physical base (+36), length (+40), entry IP (+44, programs only), command line
 //   (+48, 80 bytes, NUL-padded)
 
-import { ANYTHREAD, Label, Syscall, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../libl4/abi.ts';
+import { ANYTHREAD, Label, Syscall, TCR_ERROR_CODE, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../libl4/abi.ts';
 import { acceptor } from '../libl4/acceptor.ts';
 import { fpage, Rights } from '../libl4/fpage.ts';
 import { mapItem } from '../libl4/map-item.ts';
 import { globalId } from '../libl4/thread-id.ts';
-import { EXIT_LABEL, MODULE_BASE, PRINT_LABEL, STARTUP_MAGIC, STARTUP_PAGE, decodeUtf8, encodeUtf8, printText } from './runtime.ts';
+import { printText } from './console.ts';
+import { MODULE_BASE, STARTUP_PAGE, startupWords, type Startup } from './startup.ts';
+import { DEATH_CAUSE_NAMES, DeathCause } from './task/protocol.ts';
+import { cString, encodeUtf8, packWords } from './text.ts';
+import { BOOT_COMMAND_LINE_WORDS, BOOT_NAME_WORDS, WortelOp } from './wortel-protocol.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
 export const BOOT_ENTRY_SIZE = 128;
@@ -31,8 +49,14 @@ const BOOT_INFO_WINDOW = 0x20000000;
 const MODULE_WINDOW = 0x30000000;
 const ANON_WINDOW = 0x60000000;
 const STARTUP_WINDOW = 0x5ff00000;
-/** Thread numbers of the tasks wortel starts. */
-const TASK_BASE = 1000;
+/** Thread numbers of the programs' first threads: 1000 + their place among the programs. */
+const FIRST_PROGRAM_THREAD = 1000;
+/** The Hurd's servers, in the order wortel starts them, with their task ids. */
+const SYSTEM_SERVERS = [
+  { name: 'physmem', task: 2 },
+  { name: 'task', task: 3 },
+  { name: 'policy', task: 4 },
+] as const;
 const PAGE = 4096;
 
 interface BootModule {
@@ -42,6 +66,25 @@ interface BootModule {
   readonly length: number;
   readonly entry: number;
   readonly commandLine: string;
+}
+
+/** A program of the image and what became of it. */
+interface Program {
+  readonly module: BootModule;
+  /** Its place among the image's programs. */
+  readonly place: number;
+  /** One of physmem, task, policy (not a boot program: its status does not count). */
+  system: boolean;
+  /** Its first thread, once started (0: not yet, or never). */
+  thread: number;
+  /** Its task id, once started. */
+  task: number;
+  /** Paged by wortel (the system servers, and every program of a bare image). */
+  paged: boolean;
+  /** Its startup page in wortel's space (paged programs). */
+  startup: number;
+  /** Its exit status once it ended (null: still running or not started). */
+  status: number | null;
 }
 
 export default wortel;
@@ -57,134 +100,230 @@ export function* wortel(env: ProgramEnv): Op<void> {
     yield* env.write32(env.utcb + 0x40, acceptor(window));
     yield* env.writeWords(mr(0), [((Label.Sigma0 << 16) | 2) >>> 0, request >>> 0, 0]);
     yield* env.syscall(Syscall.Ipc, [SIGMA0, SIGMA0, 0]);
+    yield* env.write32(env.utcb + 0x40, 0);
     const [tag, , fpageWord] = yield* env.readWords(mr(0), 3);
     return !(tag! & 0x8000) && ((tag! >>> 6) & 0x3f) === 2 && fpageWord !== 0;
   }
 
+  function* fail(message: string): Op<void> {
+    yield* env.print(`wortel: ${message}\n`);
+    yield* env.shutdown(1);
+  }
+
   const [kip] = yield* env.syscall(Syscall.KernelInterface, []);
   const bootInfo = yield* env.read32(kip! + KIP_BOOT_INFO);
-  if (bootInfo === 0) {
-    yield* env.print('wortel: no boot information\n');
-    yield* env.shutdown(1);
-    return;
-  }
+  if (bootInfo === 0) return yield* fail('no boot information');
   // The boot information's first page, then as many more as its module table needs.
-  if (!(yield* fromSigma0(fpage(bootInfo, 12), fpage(BOOT_INFO_WINDOW, 12)))) {
-    yield* env.print(`wortel: sigma0 refused the boot information at 0x${bootInfo.toString(16)}\n`);
-    yield* env.shutdown(1);
-    return;
-  }
+  if (!(yield* fromSigma0(fpage(bootInfo, 12), fpage(BOOT_INFO_WINDOW, 12)))) return yield* fail(`sigma0 refused the boot information at 0x${bootInfo.toString(16)}`);
   const [magic, , count] = yield* env.readWords(BOOT_INFO_WINDOW, 3);
-  if (magic !== BOOT_INFO_MAGIC || count! > 64) {
-    yield* env.print('wortel: bad boot information\n');
-    yield* env.shutdown(1);
-    return;
-  }
+  if (magic !== BOOT_INFO_MAGIC || count! > 64) return yield* fail('bad boot information');
   const bytes = 16 + count! * BOOT_ENTRY_SIZE;
   for (let page = PAGE; page < bytes; page += PAGE) yield* fromSigma0(fpage(bootInfo + page, 12), fpage(BOOT_INFO_WINDOW + page, 12));
   const modules: BootModule[] = [];
   for (let i = 0; i < count!; i++) {
     const at = BOOT_INFO_WINDOW + 16 + i * BOOT_ENTRY_SIZE;
     const [kind, base, length, entry] = yield* env.readWords(at + 32, 4);
-    modules.push({
-      name: cString(yield* env.readBytes(at, 32)),
-      kind: kind!,
-      base: base!,
-      length: length!,
-      entry: entry!,
-      commandLine: cString(yield* env.readBytes(at + 48, 80)),
-    });
+    modules.push({ name: cString(yield* env.readBytes(at, 32)), kind: kind!, base: base!, length: length!, entry: entry!, commandLine: cString(yield* env.readBytes(at + 48, 80)) });
   }
-  const programs = modules.filter((m) => m.kind === BootModuleKind.program);
-  yield* env.print(`wortel: ${modules.length} boot modules, ${programs.length} programs\n`);
+  const programModules = modules.filter((m) => m.kind === BootModuleKind.program);
+  const hurd = programModules.some((m) => m.name === 'physmem');
+  const isSystem = (m: BootModule): boolean => hurd && SYSTEM_SERVERS.some((s) => s.name === m.name);
+  const programs: Program[] = programModules.map((module, place) => ({ module, place, system: isSystem(module), thread: 0, task: 0, paged: false, startup: 0, status: null }));
+  // Each system server once: a second module of the same name is an ordinary program.
+  for (const server of SYSTEM_SERVERS) {
+    const all = programs.filter((p) => p.system && p.module.name === server.name);
+    for (const extra of all.slice(1)) extra.system = false;
+  }
+  const bootPrograms = programs.filter((p) => !p.system);
+  yield* env.print(`wortel: ${modules.length} boot modules, ${programs.length} programs${hurd ? ' (physmem, task and policy: the Hurd)' : ' (a bare image)'}\n`);
 
-  // Start every program, in module order, each in a new space with one thread paged by us.
-  interface Task {
-    readonly module: BootModule;
-    readonly id: number;
-    readonly startup: number;
-    status: number | null;
+  const serverThread = (name: string): number => {
+    const place = programs.findIndex((p) => p.system && p.module.name === name);
+    const server = SYSTEM_SERVERS.find((s) => s.name === name)!;
+    return place < 0 ? 0 : globalId(FIRST_PROGRAM_THREAD + place, server.task);
+  };
+  if (hurd) {
+    const missing = SYSTEM_SERVERS.filter((s) => !serverThread(s.name)).map((s) => s.name);
+    if (missing.length > 0) return yield* fail(`the image has physmem but no ${missing.join(' and no ')} module`);
   }
-  const tasks: Task[] = [];
-  for (let index = 0; index < programs.length; index++) {
-    const module = programs[index]!;
-    const id = globalId(TASK_BASE + index, 1);
-    yield* env.print(`wortel: starting ${module.name} as task ${TASK_BASE + index}${module.commandLine ? ` (${module.commandLine})` : ''}\n`);
+  const physmemThread = hurd ? serverThread('physmem') : 0;
+  const taskThread = hurd ? serverThread('task') : 0;
+  const policyThread = hurd ? serverThread('policy') : 0;
+
+  /** Creates a program wortel pages: its space, its thread and its startup page (started later). */
+  function* prepare(program: Program, task: number): Op<boolean> {
+    const module = program.module;
+    const id = globalId(FIRST_PROGRAM_THREAD + program.place, task);
+    yield* env.print(`wortel: starting ${module.name} as ${hurd ? `task ${task}, ` : ''}thread ${FIRST_PROGRAM_THREAD + program.place}${module.commandLine ? ` (${module.commandLine})` : ''}\n`);
     yield* env.syscall(Syscall.ThreadControl, [id, id, self, 0, 0xbf000000]);
     yield* env.syscall(Syscall.SpaceControl, [id, 0, fpage(0xbff00000, 12), fpage(0xbf000000, 12), 0]);
     const [ok] = yield* env.syscall(Syscall.ThreadControl, [id, id, self, self, 0xbf000000]);
-    const startup = STARTUP_WINDOW - index * PAGE;
-    const task: Task = { module, id, startup, status: ok ? null : 1 };
-    tasks.push(task);
     if (!ok) {
+      program.status = 1;
       yield* env.print(`wortel: cannot create a task for ${module.name}\n`);
-      continue;
+      return false;
     }
+    program.thread = id;
+    program.task = task;
+    program.paged = true;
+    program.startup = STARTUP_WINDOW - program.place * PAGE;
     // Its startup page, filled here and mapped on its first fault there.
-    yield* fromSigma0(0xfffffc00 | (12 << 4), fpage(startup, 12));
-    const args = encodeUtf8(module.commandLine);
-    yield* env.writeWords(startup, [STARTUP_MAGIC, MODULE_BASE, module.length, args.length]);
-    yield* env.writeBytes(startup + 16, args);
-    // Start it: IP = the module's entry, SP = its startup page.
-    yield* env.writeWords(mr(0), [2, module.entry, STARTUP_PAGE]);
-    yield* env.syscall(Syscall.Ipc, [id, 0, 0]);
+    yield* fromSigma0(0xfffffc00 | (12 << 4), fpage(program.startup, 12));
+    const startup: Startup = {
+      flags: 0,
+      task,
+      wortel: self,
+      physmem: physmemThread,
+      taskServer: taskThread,
+      policy: policyThread,
+      moduleBase: MODULE_BASE,
+      moduleLength: module.length,
+      name: module.name,
+      commandLine: module.commandLine,
+    };
+    yield* env.writeWords(program.startup, startupWords(startup));
+    return true;
   }
 
-  // Page them until each has reported its exit status.
-  let running = tasks.filter((t) => t.status === null).length;
+  function* start(program: Program): Op<void> {
+    // IP = the module's entry, SP = its startup page.
+    yield* env.writeWords(mr(0), [2, program.module.entry, STARTUP_PAGE]);
+    yield* env.syscall(Syscall.Ipc, [program.thread, 0, 0]);
+  }
+
+  // Start what wortel starts: the Hurd's servers (all prepared before physmem takes the memory
+  // sigma0 has left), or every program of a bare image.
+  const started = hurd ? SYSTEM_SERVERS.map((s) => programs.find((p) => p.system && p.module.name === s.name)!) : programs;
+  const ready: Program[] = [];
+  for (const program of started) {
+    const task = hurd ? SYSTEM_SERVERS.find((s) => s.name === program.module.name)!.task : 1;
+    if (yield* prepare(program, task)) ready.push(program);
+  }
+  for (const program of ready) yield* start(program);
+
+  /** Every boot program was handed to the task server (hurd) or started (bare). */
+  let allStarted = !hurd;
+  const done = (): boolean => allStarted && bootPrograms.every((p) => p.status !== null);
+  const ended = function* (program: Program, status: number, how: string): Op<void> {
+    program.status = status;
+    yield* env.print(`wortel: ${program.module.name} ${how}\n`);
+  };
+
+  // Serve until every boot program has ended.
   let from = 0;
   let reply = false;
-  while (running > 0) {
+  while (!done()) {
     [from] = reply ? yield* env.syscall(Syscall.Ipc, [from, ANYTHREAD, 0x04000000]) : yield* env.syscall(Syscall.Ipc, [0, ANYTHREAD, 0]);
     reply = false;
-    const task = tasks.find((t) => t.id === from && t.status === null);
-    if (!task) continue;
-    const [tag, word1] = yield* env.readWords(mr(0), 2);
+    const [tag, ...words] = yield* env.readWords(mr(0), 8);
+    if (tag! & 0x8000) continue;
     const label = tag! >>> 16;
-    if (label === PRINT_LABEL && (tag! & 0x3f) >= 1 && !(tag! & 0xfc0)) {
+    const untyped = tag! & 0x3f;
+    const typed = (tag! >>> 6) & 0x3f;
+    const word = (i: number): number => (i < untyped ? words[i]! : 0) >>> 0;
+    if (typed !== 0) continue;
+    if (label === WortelOp.Print && untyped >= 1) {
       // Console output of a program: write it, answer with an empty message.
-      yield* env.print(printText(yield* env.readWords(mr(1), tag! & 0x3f)));
+      yield* env.print(printText(yield* env.readWords(mr(1), untyped)));
       yield* env.write32(mr(0), 0);
       reply = true;
       continue;
     }
-    if (label === EXIT_LABEL) {
-      task.status = (tag! & 0x3f) >= 1 ? word1! : 1;
-      yield* env.print(`wortel: ${task.module.name} exited with status ${task.status}\n`);
-      yield* env.syscall(Syscall.ThreadControl, [task.id, 0, 0, 0, 0]);
-      running--;
+    if (from === taskThread && from !== 0 && (yield* taskServerRequest(label, word))) {
+      reply = true;
       continue;
     }
-    if ((label & 0xfff0) !== Label.PageFault || (tag! & 0x3f) !== 2) continue;
-    const page = Math.floor(word1! / PAGE) * PAGE;
+    const program = programs.find((p) => p.paged && p.thread === from && p.status === null);
+    if (!program) continue;
+    if (label === WortelOp.Exit) {
+      yield* ended(program, untyped >= 1 ? word(0) : 1, `exited with status ${untyped >= 1 ? word(0) : 1}`);
+      yield* env.syscall(Syscall.ThreadControl, [program.thread, 0, 0, 0, 0]);
+      continue;
+    }
+    if ((label & 0xfff0) !== Label.PageFault || untyped !== 2) continue;
+    const page = Math.floor(word(0) / PAGE) * PAGE;
     let source = -1;
     let rights: number = Rights.Full;
-    if (page === STARTUP_PAGE) source = task.startup;
-    else if (page >= MODULE_BASE && page < MODULE_BASE + task.module.length) {
+    if (page === STARTUP_PAGE) {
+      source = program.startup;
+      rights = Rights.ReadExecute;
+    } else if (page >= MODULE_BASE && page < MODULE_BASE + program.module.length) {
       source = nextModulePage;
       nextModulePage += PAGE;
-      if (!(yield* fromSigma0(fpage(task.module.base + (page - MODULE_BASE), 12), fpage(source, 12)))) source = -1;
+      if (!(yield* fromSigma0(fpage(program.module.base + (page - MODULE_BASE), 12), fpage(source, 12)))) source = -1;
       rights = Rights.ReadExecute;
-    } else if (page < 0xbf000000) {
+    } else if (page < 0xbf000000 && !hurd) {
       source = nextAnon;
       nextAnon += PAGE;
       if (!(yield* fromSigma0(0xfffffc00 | (12 << 4), fpage(source, 12)))) source = -1;
     }
     if (source < 0) {
-      yield* env.print(`wortel: ${task.module.name} faulted at 0x${word1!.toString(16)}: no memory there\n`);
+      yield* env.print(`wortel: ${program.module.name} faulted at 0x${word(0).toString(16)}: no memory there\n`);
       continue;
     }
     const [item0, item1] = mapItem(page, fpage(source, 12, rights));
     yield* env.writeWords(mr(0), [2 << 6, item0, item1]);
     reply = true;
   }
-  const failure = tasks.find((t) => t.status !== 0);
+
+  /** A request of the task server; true when it was one (its reply is loaded). */
+  function* taskServerRequest(label: number, word: (i: number) => number): Op<boolean> {
+    switch (label) {
+      case WortelOp.ThreadControl:
+      case WortelOp.SpaceControl: {
+        const call = label === WortelOp.ThreadControl ? Syscall.ThreadControl : Syscall.SpaceControl;
+        const results = yield* env.syscall(call, [word(0), word(1), word(2), word(3), word(4)]);
+        const result = (results[0] ?? 0) >>> 0;
+        const errorCode = result ? 0 : yield* env.read32(env.utcb + TCR_ERROR_CODE);
+        const words = call === Syscall.SpaceControl ? [result, (results[1] ?? 0) >>> 0, errorCode] : [result, errorCode];
+        yield* env.writeWords(mr(0), [words.length, ...words]);
+        return true;
+      }
+      case WortelOp.BootProgram: {
+        const program = bootPrograms[word(0)];
+        if (!program) {
+          allStarted = true;
+          yield* env.writeWords(mr(0), [1, 0]);
+          return true;
+        }
+        const name = encodeUtf8(program.module.name).subarray(0, BOOT_NAME_WORDS * 4 - 1);
+        const commandLine = encodeUtf8(program.module.commandLine).subarray(0, BOOT_COMMAND_LINE_WORDS * 4 - 1);
+        const words = [1, program.module.base, program.module.length, program.module.entry, FIRST_PROGRAM_THREAD + program.place, name.length, commandLine.length, ...packWords(name, BOOT_NAME_WORDS * 4), ...packWords(commandLine, BOOT_COMMAND_LINE_WORDS * 4)];
+        yield* env.writeWords(mr(0), [words.length, ...words]);
+        return true;
+      }
+      case WortelOp.BootStarted: {
+        const program = bootPrograms[word(0)];
+        if (program && program.task === 0 && program.status === null) {
+          if (word(1) === 0) yield* ended(program, 1, 'could not be started');
+          else {
+            program.task = word(1);
+            program.thread = globalId(FIRST_PROGRAM_THREAD + program.place, word(1));
+            yield* env.print(`wortel: ${program.module.name} is task ${program.task}, thread ${FIRST_PROGRAM_THREAD + program.place}${program.module.commandLine ? ` (${program.module.commandLine})` : ''}\n`);
+          }
+        }
+        yield* env.write32(mr(0), 0);
+        return true;
+      }
+      case WortelOp.TaskDied: {
+        const program = bootPrograms.find((p) => p.task === word(0) && p.status === null);
+        if (program) {
+          const cause = word(1);
+          if (cause === DeathCause.Exited) yield* ended(program, word(2), `exited with status ${word(2)}`);
+          else yield* ended(program, 1, `was ${DEATH_CAUSE_NAMES[cause] ?? `ended (cause ${cause})`}`);
+        }
+        yield* env.write32(mr(0), 0);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // The task server may be waiting for the answer to the report that ended the last program.
+  if (reply) yield* env.syscall(Syscall.Ipc, [from, 0, 0x04000000]);
+  const failure = bootPrograms.find((p) => p.status !== 0);
   const status = failure ? failure.status! : 0;
   yield* env.print(`wortel: all programs done, shutting down with status ${status}\n`);
   yield* env.shutdown(status);
-}
-
-function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return decodeUtf8(end < 0 ? bytes : bytes.subarray(0, end));
 }

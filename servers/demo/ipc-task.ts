@@ -1,8 +1,12 @@
 // ipc-task: one of two tasks talking over IPC. `role=server` answers calls with the value plus
-// one until it gets label 2; `role=client peer=T rounds=N` calls task T (thread number T,
-// version 1) N times, checks each answer, then tells the server to stop.
+// one until it gets label 2; `role=client peer=T rounds=N` calls the thread numbered T (a boot
+// program's first thread: 1000 + its place among the image's programs) N times, checks each
+// answer, then tells the server to stop. The peer's full id comes from the task server (its
+// version is the peer's task id); in a bare image every thread has version 1.
 import { ANYTHREAD, Syscall, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../../libl4/abi.ts';
 import { globalId } from '../../libl4/thread-id.ts';
+import { startupOf } from '../startup.ts';
+import * as task from '../task/client.ts';
 import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 
 export default program(function* ipcTask(env: ProgramEnv, args: string): Op<number> {
@@ -21,7 +25,8 @@ export default program(function* ipcTask(env: ProgramEnv, args: string): Op<numb
     yield* print(env, `ipc-task: server answered ${served} calls\n`);
     return 0;
   }
-  const peer = globalId(numberOption(options, 'peer', 1000), 1);
+  const number = numberOption(options, 'peer', 1000);
+  const peer = (yield* startupOf(env)).taskServer ? yield* task.threadId(env, number) : globalId(number, 1);
   const rounds = numberOption(options, 'rounds', 10);
   let wrong = 0;
   for (let i = 0; i < rounds; i++) {

@@ -29,14 +29,17 @@ const CASES: readonly BootCase[] = [
     name: 'default',
     config: join(root, 'images/default.json'),
     lines: [
-      'wortel: 7 boot modules, 4 programs',
-      'wortel: starting hello as task 1000 (from the default image)',
-      'wortel: starting touch as task 1001 (pages=256)',
-      'wortel: starting server as task 1002 (role=server)',
-      'wortel: starting client as task 1003 (role=client peer=1002 rounds=500)',
+      'wortel: 10 boot modules, 7 programs (physmem, task and policy: the Hurd)',
+      'wortel: starting physmem as task 2, thread 1000',
+      'wortel: starting task as task 3, thread 1001',
+      'wortel: starting policy as task 4, thread 1002',
+      'wortel: hello is task 5, thread 1003 (from the default image)',
+      'wortel: touch is task 6, thread 1004 (pages=256)',
+      'wortel: server is task 7, thread 1005 (role=server)',
+      'wortel: client is task 8, thread 1006 (role=client peer=1005 rounds=500)',
       'hello: hello, world (from the default image)',
-      'touch: 256 pages written and read back, sum 97920',
       'ipc-task: client made 500 calls, 0 wrong answers',
+      'touch: 256 pages written and read back, sum 97920',
       'ipc-task: server answered 500 calls',
       'wortel: all programs done, shutting down with status 0',
     ],
@@ -45,10 +48,10 @@ const CASES: readonly BootCase[] = [
     name: 'hello',
     config: join(here, 'images/hello.json'),
     lines: [
-      'laden: 4 modules, RAM 64 MiB, CPU p3',
+      'laden: 7 modules, RAM 64 MiB, CPU p3',
       'laden: starting the kernel',
-      'wortel: 4 boot modules, 1 programs',
-      'wortel: starting hello as task 1000 (from the hello image)',
+      'wortel: 7 boot modules, 4 programs (physmem, task and policy: the Hurd)',
+      'wortel: hello is task 5, thread 1003 (from the hello image)',
       'hello: hello, world (from the hello image)',
       'wortel: hello exited with status 0',
       'wortel: all programs done, shutting down with status 0',
@@ -58,7 +61,7 @@ const CASES: readonly BootCase[] = [
     name: 'page-touch',
     config: join(here, 'images/page-touch.json'),
     lines: [
-      'wortel: starting touch as task 1000 (pages=100)',
+      'wortel: touch is task 5, thread 1003 (pages=100)',
       'touch: 100 pages written and read back, sum 14850',
       'wortel: touch exited with status 0',
       'wortel: all programs done, shutting down with status 0',
@@ -68,12 +71,26 @@ const CASES: readonly BootCase[] = [
     name: 'ipc',
     config: join(here, 'images/ipc.json'),
     lines: [
-      'wortel: starting server as task 1000 (role=server)',
-      'wortel: starting client as task 1001 (role=client peer=1000 rounds=100)',
+      'wortel: server is task 5, thread 1003 (role=server)',
+      'wortel: client is task 6, thread 1004 (role=client peer=1003 rounds=100)',
       'ipc-task: client made 100 calls, 0 wrong answers',
       'wortel: client exited with status 0',
       'ipc-task: server answered 100 calls',
       'wortel: server exited with status 0',
+      'wortel: all programs done, shutting down with status 0',
+    ],
+  },
+  {
+    name: 'bare',
+    config: join(here, 'images/bare.json'),
+    lines: [
+      'wortel: 7 boot modules, 4 programs (a bare image)',
+      'wortel: starting hello as thread 1000 (from the bare image)',
+      'wortel: starting client as thread 1003 (role=client peer=1002 rounds=20)',
+      'hello: hello, world (from the bare image)',
+      'touch: 50 pages written and read back, sum 3675',
+      'ipc-task: client made 20 calls, 0 wrong answers',
+      'ipc-task: server answered 20 calls',
       'wortel: all programs done, shutting down with status 0',
     ],
   },
@@ -143,7 +160,7 @@ describe('boot images: what the programs do', () => {
     });
   }
 
-  it('page-touch: every fault on the 100 pages is answered by wortel mapping a page there', async () => {
+  it('page-touch: every fault on the 100 pages is answered by physmem mapping a frame there, asked by the task\'s pager', async () => {
     const events: TraceEvent[] = [];
     const traced = await boot(CASES[2]!, { trace: (event) => events.push(event) });
     const plain = await boot(CASES[2]!);
@@ -151,15 +168,18 @@ describe('boot images: what the programs do', () => {
     expect(traced.counters).toEqual(plain.counters);
     expect(traced.output).toBe(plain.output);
     const touched = (address: number): boolean => address >= 0x10000000 && address < 0x10000000 + 100 * 4096;
-    const faults = events.filter((e) => e.kind === 'fault' && thread(e.thread) === '1000.1');
+    // touch is task 5, its first thread 1003; physmem is thread 1000 of task 2.
+    const faults = events.filter((e) => e.kind === 'fault' && thread(e.thread) === '1003.5');
     const faulted = faults.map((e) => Number.parseInt(/at 0x([0-9a-f]+)/.exec(e.text)![1]!, 16)).filter(touched);
     expect(faulted).toEqual(Array.from({ length: 100 }, (_, i) => 0x10000000 + i * 4096));
-    const maps = events.filter((e) => e.kind === 'map' && thread(e.thread) === '66.1' && / -> 1000:1[0-9a-f]{7} /.test(e.text));
-    const mapped = maps.map((e) => Number.parseInt(/-> 1000:([0-9a-f]+)/.exec(e.text)![1]!, 16));
+    // physmem maps each frame to the task's pager thread, whose space is the task's (not to the
+    // task server, thread 1001, whose startup-page window is at 0x10000000 too).
+    const maps = events.filter((e) => e.kind === 'map' && thread(e.thread) === '1000.2' && / -> (?!1001:)\d+:1[0-9a-f]{7} /.test(e.text));
+    const mapped = maps.map((e) => Number.parseInt(/-> \d+:([0-9a-f]+)/.exec(e.text)![1]!, 16));
     expect(mapped).toEqual(faulted);
     // Each map follows its fault, before the next fault.
-    const order = events.filter((e) => faults.includes(e) || maps.includes(e)).map((e) => e.kind);
-    expect(order.slice(-200)).toEqual(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 'fault' : 'map')));
+    const order = events.filter((e) => (faults.includes(e) && touched(Number.parseInt(/at 0x([0-9a-f]+)/.exec(e.text)![1]!, 16))) || maps.includes(e)).map((e) => e.kind);
+    expect(order).toEqual(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? 'fault' : 'map')));
     expect(plain.counters.pageFaults).toBeGreaterThanOrEqual(100);
   });
 

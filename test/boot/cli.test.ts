@@ -135,8 +135,8 @@ describe('l4hurd boot', () => {
     }
     expect([...kinds].sort()).toEqual(['fault', 'ipc']);
     // hello's first touch of its startup page faults to wortel, which answers.
-    expect(traces).toContainEqual(expect.stringMatching(/^\[\d+\] fault 1000\.1 read at 0x00300000 /));
-    expect(traces).toContainEqual(expect.stringMatching(/^\[\d+\] ipc 1000\.1 to 66\.1$/));
+    expect(traces).toContainEqual(expect.stringMatching(/^\[\d+\] fault 1000\.2 read at 0x00300000 /));
+    expect(traces).toContainEqual(expect.stringMatching(/^\[\d+\] ipc 1000\.2 to 66\.1$/));
     const plain = l4hurd(['boot', hello, '--json']);
     expect(lastLine(run.stdout)).toBe(lastLine(plain.stdout));
   });
@@ -203,7 +203,7 @@ describe('l4hurd boot: images that cannot be booted exit 2 with a one-line messa
     bytes[bytes.length - 10] ^= 0x20;
     const path = join(temp, 'corrupt.img');
     writeFileSync(path, bytes);
-    expectOneLineError(l4hurd(['boot', path]), 'boot', /module 3 \(hello\): payload checksum mismatch/);
+    expectOneLineError(l4hurd(['boot', path]), 'boot', /module 6 \(hello\): payload checksum mismatch/);
   });
 });
 

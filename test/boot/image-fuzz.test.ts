@@ -537,7 +537,7 @@ describe('image fuzzing', () => {
     const misspelt = tryBoot(hello(js(source.replace('yield* print(env, `hello: hello, world', 'yield* prinx(env, `hello: hello, world'))));
     expect(misspelt.kind).toBe('booted');
     if (misspelt.kind === 'booted') {
-      expect(misspelt.result.output).toMatch(/\nerror: [^\n]*not [^\n]*\nwortel: hello exited with status 1\n/);
+      expect(misspelt.result.output).toMatch(/\nhello: error: [^\n]*not [^\n]*\nwortel: hello exited with status 1\n/);
       expect(misspelt.result.exitStatus).toBe(1);
     }
   });

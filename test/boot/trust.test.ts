@@ -108,7 +108,7 @@ describe('the trust boundary', () => {
       { name: 'hello', entry: 'servers/demo/hello.ts' },
     ]);
     const result = await bootAndCheckHost(image);
-    expect(result.output).toContain('exit-in-main: calling process.exit(1)\nerror: process is not defined\n');
+    expect(result.output).toContain('exit-in-main: calling process.exit(1)\nexit-in-main: error: process is not defined\n');
     expect(result.output).toContain('wortel: exit-in-main exited with status 1\n');
     expect(result.output).toContain('wortel: hello exited with status 0\n');
     expect(result.output).toContain('wortel: all programs done, shutting down with status 1\n');

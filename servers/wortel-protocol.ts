@@ -1,0 +1,36 @@
+// The root task's protocol: what programs and the task server ask wortel.
+//
+//   label         from              request words                         reply words
+//   Print 'PR'    any program       [bytes, text packed in words]         []
+//   Exit 'EX'     a program wortel  [status]                              none: wortel deletes it
+//                 pages (bare image)
+//   ThreadControl the task server   [dest, space, scheduler, pager, utcb] [result, errorCode]
+//   SpaceControl  the task server   [space, control, kip, utcb, redir.]   [result, control, errorCode]
+//   BootProgram   the task server   [index]                               [found, base, length, entry,
+//                                                                          thread number, name bytes,
+//                                                                          command-line bytes,
+//                                                                          name (8 words),
+//                                                                          command line (20 words)]
+//   BootStarted   the task server   [index, task (0: it could not)]       []
+//   TaskDied      the task server   [task, cause, status]                 []
+//
+// wortel is the only privileged task (X.2: the root server's space), so the task server asks it
+// to make the ThreadControl and SpaceControl calls that create and delete tasks and threads, as
+// hurd-l4's wortel did. It answers them only for the task server. Print is how every program
+// writes to the console: one deterministic order for the output of all of them.
+
+export const WortelOp = {
+  Print: 0x5052,
+  Exit: 0x4558,
+  ThreadControl: 0x5701,
+  SpaceControl: 0x5702,
+  BootProgram: 0x5703,
+  BootStarted: 0x5704,
+  TaskDied: 0x5705,
+} as const;
+
+/** Bytes of text in one print message: 61 words after the count. */
+export const PRINT_CHUNK = 244;
+/** Boot programs' name and command-line fields in a BootProgram reply. */
+export const BOOT_NAME_WORDS = 8;
+export const BOOT_COMMAND_LINE_WORDS = 20;
