@@ -73,6 +73,12 @@ export interface BootResult {
   readonly output: string;
   readonly machine: Machine;
   readonly kernel: Kernel;
+  /**
+   * What a module's `introspect` export returns now (physmem exports one: a snapshot of its
+   * containers and frames), or undefined when the module has none. For the debugger and the
+   * tests: it reads the server's state without running anything on the machine.
+   */
+  readonly introspect: (module: string) => unknown;
 }
 
 /** Exit statuses of a boot that did not end in a shutdown. */
@@ -187,7 +193,12 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     syscalls: kernel.counters.syscalls,
     exitStatus,
   };
-  return { run, exitStatus, counters, output: machine.console.output, machine, kernel };
+  const introspect = (name: string): unknown => {
+    const module = modules.find((m) => m.name === name);
+    const hook = module ? exportsOf.get(module)?.introspect : undefined;
+    return typeof hook === 'function' ? (hook as () => unknown)() : undefined;
+  };
+  return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
 }
 
 /** Runs a bundle in a fresh, empty context and returns what it exported. */
@@ -207,8 +218,8 @@ function evaluateBundle(module: ParsedModule): Record<string, unknown> {
     });
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
     // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
-    const { default: body, Kernel } = exported as Record<string, unknown>;
-    return { default: body, Kernel };
+    const { default: body, Kernel, introspect } = exported as Record<string, unknown>;
+    return { default: body, Kernel, introspect };
   } catch (error) {
     if (error instanceof LoadError) throw error;
     throw new LoadError(`module ${module.name}: cannot be evaluated: ${describe(error)}`);
