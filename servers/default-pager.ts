@@ -9,16 +9,20 @@
 // because the pager thread lives here), and restarts the faulter with an empty reply. The
 // startup page and module pages are the task server's to map (mapImage).
 //
-// It pages everything below the UTCB area: every address is anonymous memory, zero on first
-// touch; nothing is ever evicted (the task's guarantee is 0, so all its frames are extra). A
-// fault it cannot serve (physmem refuses a frame, or took the frame back) ends the task with
-// exit status MEMORY_FAILURE_STATUS after a console line that says why.
+// It pages everything below the UTCB area. A page where the task mapped a container page
+// itself (physmem's map, recorded in container-mappings.ts) is mapped again from there: physmem
+// may have taken the mapping away, and L4 mappings are only a cache. Every other address is
+// anonymous memory, zero on first touch. Nothing is ever evicted (the task's guarantee is 0, so
+// all its frames are extra). A fault it cannot serve (physmem refuses a frame, or took it back,
+// or the task's own mapping was read-only and it wrote) ends the task with exit status
+// MEMORY_FAILURE_STATUS after a console line that says why.
 
 import { ExchangeControl, Label, type Op, type ProgramEnv } from '../libl4/abi.ts';
 import { Rights } from '../libl4/fpage.ts';
 import { loadMRs, setAcceptor, storeMRs } from '../libl4/registers.ts';
 import { exchangeRegisters, replyWait, wait, type IpcResult } from '../libl4/syscalls.ts';
 import { print } from './console.ts';
+import { mappingAt } from './container-mappings.ts';
 import * as physmem from './physmem/client.ts';
 import { MODULE_BASE, STARTUP_PAGE, type Startup } from './startup.ts';
 import * as task from './task/client.ts';
@@ -36,8 +40,22 @@ export function* startDefaultPager(env: ProgramEnv, startup: Startup): Op<void> 
   let next = 0;
   const name = startup.name || `task ${startup.task}`;
 
-  function* serveFault(penv: ProgramEnv, address: number): Op<boolean> {
+  function* serveFault(penv: ProgramEnv, address: number, write: boolean): Op<boolean> {
     const page = (address & ~0xfff) >>> 0;
+    const mapped = mappingAt(startup.task, page);
+    if (mapped) {
+      if (write && !(mapped.rights & Rights.Write)) {
+        yield* print(penv, `${name}: write at 0x${address.toString(16)}, where it mapped a container page read-only\n`);
+        return false;
+      }
+      try {
+        yield* physmem.map(penv, mapped.container, mapped.index, 1, page, mapped.rights);
+        return true;
+      } catch (error) {
+        yield* print(penv, `${name}: fault at 0x${address.toString(16)}: its container page is gone (${error instanceof physmem.PhysmemError ? error.code : String(error)})\n`);
+        return false;
+      }
+    }
     if (page === STARTUP_PAGE || (page >= MODULE_BASE && page < MODULE_BASE + startup.moduleLength)) {
       yield* task.mapImage(penv, page);
       return true;
@@ -74,7 +92,7 @@ export function* startDefaultPager(env: ProgramEnv, startup: Startup): Op<void> 
         continue;
       }
       const [address] = yield* storeMRs(penv, 1, 1);
-      if (!(yield* serveFault(penv, address!))) yield* task.exit(penv, MEMORY_FAILURE_STATUS);
+      if (!(yield* serveFault(penv, address!, (tag.label & 2) !== 0))) yield* task.exit(penv, MEMORY_FAILURE_STATUS);
       yield* loadMRs(penv, [0]);
       received = yield* replyWait(penv, received.from);
     }

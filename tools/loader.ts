@@ -48,6 +48,11 @@ export interface BootOptions {
   /** Receives console output as it is written (the CLI passes stdout). */
   readonly console?: (text: string) => void;
   readonly trace?: (event: TraceEvent) => void;
+  /**
+   * Called once the kernel exists, before anything runs, with what the result will carry: for
+   * tests and tools that watch the machine during the run (from a trace callback, say).
+   */
+  readonly onStart?: (booted: { readonly machine: Machine; readonly kernel: Kernel; readonly introspect: (module: string) => unknown }) => void;
 }
 
 /** The final counters, with the stable names `l4hurd boot --json` prints. */
@@ -168,6 +173,12 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     machine.physical.writeBytes(entry + 48, new TextEncoder().encode(module.commandLine).subarray(0, COMMAND_LINE_BYTES - 1));
   });
   log('starting the kernel');
+  const introspect = (name: string): unknown => {
+    const module = modules.find((m) => m.name === name);
+    const hook = module ? exportsOf.get(module)?.introspect : undefined;
+    return typeof hook === 'function' ? (hook as () => unknown)() : undefined;
+  };
+  options.onStart?.({ machine, kernel, introspect });
 
   let run: RunResult;
   try {
@@ -192,11 +203,6 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     exceptions: kernel.counters.exceptions,
     syscalls: kernel.counters.syscalls,
     exitStatus,
-  };
-  const introspect = (name: string): unknown => {
-    const module = modules.find((m) => m.name === name);
-    const hook = module ? exportsOf.get(module)?.introspect : undefined;
-    return typeof hook === 'function' ? (hook as () => unknown)() : undefined;
   };
   return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
 }

@@ -11,9 +11,9 @@
 import type { Op, ProgramEnv } from '../../libl4/abi.ts';
 import { acceptor } from '../../libl4/acceptor.ts';
 import { completeFpage } from '../../libl4/fpage.ts';
-import type { ServerRequest } from '../../libl4/server.ts';
 import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
+import { rememberMapping } from '../container-mappings.ts';
 import { startupOf } from '../startup.ts';
 import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, PhysmemNotice, PhysmemOp } from './protocol.ts';
 
@@ -116,6 +116,8 @@ export function* map(env: ProgramEnv, cap: number, start: number, count: number,
     if (pages === 0) throw new PhysmemError('EIO', 'physmem stopped mapping');
     mapped += pages;
   }
+  // The task's pager may have to map them again (container-mappings.ts).
+  rememberMapping((yield* startupOf(env)).task, cap >>> 0, start, count, address >>> 0, rights);
   return version;
 }
 
@@ -190,10 +192,10 @@ export function* onReclaim(env: ProgramEnv, thread: number): Op<void> {
   yield* request(env, PhysmemOp.OnReclaim, [word(thread)]);
 }
 
-/** The reclaim request a received message is, or null for any other message. */
-export function reclaimRequest(message: ServerRequest): ReclaimRequest | null {
-  if (message.tag.label !== PhysmemNotice.Reclaim || message.words.length < 3) return null;
-  return { frames: message.words[0]!, deadline: message.words[1]! + message.words[2]! * 2 ** 32 };
+/** The reclaim request a received message (its label and untyped words) is, or null for any other. */
+export function reclaimRequest(label: number, words: readonly number[]): ReclaimRequest | null {
+  if (label !== PhysmemNotice.Reclaim || words.length < 3) return null;
+  return { frames: words[0]!, deadline: words[1]! + words[2]! * 2 ** 32 };
 }
 
 // ---- The control capability (the policy server's) ---------------------------------------------

@@ -18,7 +18,6 @@ import { TCR_MY_GLOBAL_ID, TCR_PAGER, ExchangeControl, type Op, type ProgramBody
 import { acceptor } from '../../libl4/acceptor.ts';
 import { completeFpage } from '../../libl4/fpage.ts';
 import { readTcr } from '../../libl4/registers.ts';
-import type { ServerRequest } from '../../libl4/server.ts';
 import { exchangeRegisters } from '../../libl4/syscalls.ts';
 import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
@@ -110,9 +109,9 @@ export function* mapImage(env: ProgramEnv, address: number): Op<void> {
   yield* request(env, TaskOp.MapImage, [address >>> 0], acceptor(completeFpage()));
 }
 
-/** The death notice a received message is, or null for any other message. */
-export function deathNotice(message: ServerRequest): DeathNotice | null {
-  if (message.tag.label !== TaskNotice.Death || message.words.length < 3) return null;
-  return { task: message.words[0]!, cause: message.words[1]!, status: message.words[2]! };
+/** The death notice a received message (its label and untyped words) is, or null for any other. */
+export function deathNotice(label: number, words: readonly number[]): DeathNotice | null {
+  if (label !== TaskNotice.Death || words.length < 3) return null;
+  return { task: words[0]!, cause: words[1]!, status: words[2]! };
 }
 

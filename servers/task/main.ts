@@ -174,7 +174,7 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
     const task: Task = { id, name, creator: creator?.id ?? 0, threads: [main], utcbs: new Set([0]), slot, module, watchers: new Set(), boot, managed: true };
     addTask(task);
     if (!spaceOk) {
-      yield* destroy(task, DeathCause.Destroyed, 0, 0);
+      yield* destroy(task, DeathCause.Destroyed, 0);
       throw new Refusal('ENOMEM', 'SpaceControl failed');
     }
     yield* physmem.taskStarted(env, id);
@@ -200,13 +200,14 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
   // ---- Destruction ---------------------------------------------------------------------------
 
   /**
-   * Deletes a task's threads and space, gives back its memory and tells those who must know.
-   * If `caller` (the thread whose request this is) is one of its threads, it goes last.
+   * Deletes a task's threads and so its space (the kernel removes every mapping in it), then
+   * gives back its memory and tells those who must know. The space goes first, so physmem never
+   * forgets a task whose mappings still exist.
    */
-  function* destroy(task: Task, cause: number, status: number, caller: number): Op<void> {
+  function* destroy(task: Task, cause: number, status: number): Op<void> {
     tasks.delete(task.id);
     for (const thread of task.threads) threads.delete(thread);
-    for (const thread of task.threads) if (thread !== caller) yield* threadControl(thread, NILTHREAD, NILTHREAD, NILTHREAD, 0);
+    for (const thread of task.threads) yield* threadControl(thread, NILTHREAD, NILTHREAD, NILTHREAD, 0);
     if (task.slot >= 0) {
       yield* physmem.deallocate(env, startupContainer, task.slot, 1);
       freeSlots.push(task.slot);
@@ -215,7 +216,6 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
     if (task.boot >= 0) yield* rpc(env, startup.wortel, WortelOp.TaskDied, [task.id, cause, status]);
     for (const watcher of task.watchers) loop.post(watcher, { label: TaskNotice.Death, words: [task.id, cause, status] });
     for (const other of tasks.values()) for (const watcher of other.watchers) if ((watcher & 0x3fff) === task.id) other.watchers.delete(watcher);
-    if (task.threads.includes(caller)) yield* threadControl(caller, NILTHREAD, NILTHREAD, NILTHREAD, 0);
   }
 
   // ---- Paging the first thread ----------------------------------------------------------------
@@ -251,13 +251,13 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
       const item = yield* imageItem(caller, page);
       if (item) return { label: 0, items: item };
       yield* print(env, `task: ${caller.name} (task ${caller.id}) faulted at 0x${word(0).toString(16)}, where nothing pages it\n`);
-      if (caller.managed) yield* destroy(caller, DeathCause.Faulted, 0, from);
+      if (caller.managed) yield* destroy(caller, DeathCause.Faulted, 0);
       return null;
     }
     if (label === PhysmemNotice.Kill) {
       // From physmem only: a task that ignored a reclaim request.
       const victim = tasks.get(word(0));
-      if (from === startup.physmem && victim?.managed) yield* destroy(victim, DeathCause.Killed, 0, 0);
+      if (from === startup.physmem && victim?.managed) yield* destroy(victim, DeathCause.Killed, 0);
       return null;
     }
     refuseUnless(caller !== undefined, 'ESRCH', `thread ${from >>> 14}.${from & 0x3fff} is of no task`);
@@ -274,7 +274,7 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
         const system = [startup.wortel, startup.physmem, startup.policy].some((t) => t && (t & 0x3fff) === caller.id);
         refuseUnless(target.creator === caller.id || target === caller || system, 'EPERM', `task ${caller.id} may not destroy task ${target.id}`);
         refuseUnless(target.managed, 'EPERM', `task ${target.id} is a bootstrap task`);
-        yield* destroy(target, DeathCause.Destroyed, 0, from);
+        yield* destroy(target, DeathCause.Destroyed, 0);
         return target === caller ? null : { label: 0 };
       }
       case TaskOp.CreateThread:
@@ -296,7 +296,7 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
       }
       case TaskOp.Exit:
         refuseUnless(caller.managed, 'EPERM', 'a bootstrap task cannot exit');
-        yield* destroy(caller, DeathCause.Exited, word(0), from);
+        yield* destroy(caller, DeathCause.Exited, word(0));
         return null;
       case TaskOp.MapImage: {
         const item = yield* imageItem(caller, Math.floor(word(0) / PAGE) * PAGE);

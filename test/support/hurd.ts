@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../../tools/build.ts';
 import { bootImage, type BootResult } from '../../tools/loader.ts';
+import type { Kernel, TraceEvent } from '../../kernel/kernel.ts';
 import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
 import { FRAME_WINDOW, PAGE } from '../../servers/physmem/frames.ts';
 
@@ -32,6 +33,8 @@ export interface HurdOptions {
   readonly physmem?: string;
   readonly policy?: string;
   readonly task?: string;
+  /** Check the mapping invariant whenever physmem waits (default true; it slows the run down). */
+  readonly watchMappings?: boolean;
 }
 
 export interface HurdBoot {
@@ -39,7 +42,15 @@ export interface HurdBoot {
   readonly output: string;
   /** physmem's state when the machine stopped. */
   readonly physmem: PhysmemSnapshot;
+  /**
+   * The mapping invariant, checked each time physmem waited for a request (all its effects
+   * done): how many derived mappings were looked at, and the problems found.
+   */
+  readonly mappings: { readonly checks: number; readonly checked: number; readonly problems: readonly string[] };
 }
+
+/** physmem's first thread: the first program of the image (thread 1000), task 2. */
+const PHYSMEM_THREAD = ((1000 << 14) | 2) >>> 0;
 
 const images = new Map<string, Promise<Uint8Array>>();
 
@@ -69,9 +80,28 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
     })();
     images.set(config, image);
   }
-  const result = bootImage(await image, { ramBytes: options.ramBytes, maxCycles: options.maxCycles, profile: options.profile, checkStale: true });
+  const mappings = { checks: 0, checked: 0, problems: [] as string[] };
+  let watch: ((event: TraceEvent) => void) | undefined;
+  const result = bootImage(await image, {
+    ramBytes: options.ramBytes,
+    maxCycles: options.maxCycles,
+    profile: options.profile,
+    checkStale: true,
+    onStart: ({ kernel, introspect }) => {
+      watch = (event) => {
+        if (event.kind !== 'syscall' || event.thread !== PHYSMEM_THREAD || !event.text.startsWith('Ipc(') || !event.text.includes(', ffffffff,')) return;
+        const snapshot = introspect('physmem') as PhysmemSnapshot | null;
+        if (!snapshot) return;
+        const found = physmemMappings(kernel, snapshot);
+        mappings.checks++;
+        mappings.checked += found.checked;
+        if (mappings.problems.length < 10) mappings.problems.push(...found.problems.map((p) => `at cycle ${event.cycle}: ${p}`));
+      };
+    },
+    trace: options.watchMappings === false ? undefined : (event) => watch?.(event),
+  });
   const physmem = result.introspect('physmem') as PhysmemSnapshot;
-  return { result, output: result.output, physmem };
+  return { result, output: result.output, physmem, mappings };
 }
 
 /**
@@ -80,9 +110,7 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
  * container with a page on that frame, and a frame shared copy-on-write is never mapped
  * writable anywhere below physmem. Returns the problems found.
  */
-export function mappingProblems(boot: HurdBoot): string[] {
-  const { kernel } = boot.result;
-  const snapshot = boot.physmem;
+export function physmemMappings(kernel: Kernel, snapshot: PhysmemSnapshot): { checked: number; problems: string[] } {
   const problems: string[] = [];
   const taskOfSpace = new Map<number, number>();
   for (const space of kernel.spaces) {
@@ -90,7 +118,8 @@ export function mappingProblems(boot: HurdBoot): string[] {
     if (thread) taskOfSpace.set(space.id, thread.id & 0x3fff);
   }
   const physmemSpace = kernel.spaces.find((s) => s.threads.some((t) => (t.id & 0x3fff) === 2 && t.id >>> 14 >= 1000));
-  if (!physmemSpace) return ['physmem has no space'];
+  if (!physmemSpace) return { checked: 0, problems: ['physmem has no space'] };
+  let checked = 0;
   // Which tasks reach each frame, through which containers.
   const reach = new Map<number, Set<number>>();
   const containersOf = new Map<number, Set<number>>();
@@ -112,6 +141,7 @@ export function mappingProblems(boot: HurdBoot): string[] {
     }
     const walk = (parent: typeof node, top: boolean): void => {
       for (const child of kernel.mdb.children(parent)) {
+        checked++;
         const task = taskOfSpace.get(child.space);
         if (top && (task === undefined || !reach.get(frame.number)?.has(task))) {
           problems.push(`frame ${frame.number} is mapped at 0x${child.address.toString(16)} in the space of task ${task}, which holds no container with it`);
@@ -122,7 +152,7 @@ export function mappingProblems(boot: HurdBoot): string[] {
     };
     walk(node, true);
   }
-  return problems;
+  return { checked, problems };
 }
 
 /** Lines of `output` that a program printed with a prefix, e.g. `check:`. */
