@@ -12,15 +12,18 @@
 // It pages everything below the UTCB area. A page where the task mapped a container page
 // itself (physmem's map, recorded in container-mappings.ts) is mapped again from there: physmem
 // may have taken the mapping away, and L4 mappings are only a cache. Every other address is
-// anonymous memory, zero on first touch. Nothing is ever evicted (the task's guarantee is 0, so
-// all its frames are extra). A fault it cannot serve (physmem refuses a frame, or took it back,
+// anonymous memory, zero on first touch. A page of a locked container (another task holds a
+// lock with unmapOthers) is tried again every millisecond until the lock ends, which physmem
+// makes sure it does. Nothing is ever evicted (the task's guarantee is 0, so all its frames are
+// extra). A fault it cannot serve (physmem refuses a frame, or took it back,
 // or the task's own mapping was read-only and it wrote) ends the task with exit status
 // MEMORY_FAILURE_STATUS after a console line that says why.
 
-import { ExchangeControl, Label, type Op, type ProgramEnv } from '../libl4/abi.ts';
+import { ExchangeControl, Label, TCR_MY_GLOBAL_ID, type Op, type ProgramEnv } from '../libl4/abi.ts';
 import { Rights } from '../libl4/fpage.ts';
-import { loadMRs, setAcceptor, storeMRs } from '../libl4/registers.ts';
-import { exchangeRegisters, replyWait, wait, type IpcResult } from '../libl4/syscalls.ts';
+import { loadMRs, readTcr, setAcceptor, storeMRs } from '../libl4/registers.ts';
+import { exchangeRegisters, receive, replyWait, wait, type IpcResult } from '../libl4/syscalls.ts';
+import { timeout } from '../libl4/timeout.ts';
 import { print } from './console.ts';
 import { mappingAt } from './container-mappings.ts';
 import * as physmem from './physmem/client.ts';
@@ -29,6 +32,8 @@ import * as task from './task/client.ts';
 
 /** The exit status of a task whose memory failed (like a shell's 128 + SIGKILL). */
 export const MEMORY_FAILURE_STATUS = 137;
+/** How long the pager waits before it tries again to map from a locked container. */
+const LOCK_RETRY_US = 1000;
 /** The default pager pages nothing at or above this address (the UTCB and KIP areas). */
 const PAGED_TOP = 0xbf000000;
 
@@ -49,7 +54,7 @@ export function* startDefaultPager(env: ProgramEnv, startup: Startup): Op<void> 
         return false;
       }
       try {
-        yield* physmem.map(penv, mapped.container, mapped.index, 1, page, mapped.rights);
+        yield* whenUnlocked(penv, () => physmem.map(penv, mapped.container, mapped.index, 1, page, mapped.rights));
         return true;
       } catch (error) {
         yield* print(penv, `${name}: fault at 0x${address.toString(16)}: its container page is gone (${error instanceof physmem.PhysmemError ? error.code : String(error)})\n`);
@@ -64,19 +69,33 @@ export function* startDefaultPager(env: ProgramEnv, startup: Startup): Op<void> 
       yield* print(penv, `${name}: fault at 0x${address.toString(16)}: nothing is paged there\n`);
       return false;
     }
-    let index = frames.get(page);
     try {
+      let index = frames.get(page);
       if (index === undefined) {
         index = next++;
         yield* physmem.allocate(penv, container, index, 1);
         frames.set(page, index);
       }
-      yield* physmem.map(penv, container, index, 1, page, Rights.Full);
+      const frame = index;
+      yield* whenUnlocked(penv, () => physmem.map(penv, container, frame, 1, page, Rights.Full));
       return true;
     } catch (error) {
       const code = error instanceof physmem.PhysmemError ? error.code : String(error);
       yield* print(penv, `${name}: no memory for 0x${address.toString(16)} (${code === 'EINVAL' ? 'physmem took the frame back' : code})\n`);
       return false;
+    }
+  }
+
+  /** Maps, and again every LOCK_RETRY_US while the container is locked (a lock has a time limit). */
+  function* whenUnlocked(penv: ProgramEnv, map: () => Op<number>): Op<void> {
+    for (;;) {
+      try {
+        yield* map();
+        return;
+      } catch (error) {
+        if (!(error instanceof physmem.PhysmemError) || error.code !== 'EBUSY') throw error;
+      }
+      yield* receive(penv, yield* readTcr(penv, TCR_MY_GLOBAL_ID), timeout(LOCK_RETRY_US));
     }
   }
 

@@ -50,3 +50,15 @@ export function* refusal(op: Op<unknown>): Op<string> {
 export function hex(n: number): string {
   return (n >>> 0).toString(16);
 }
+
+/** A seeded pseudo-random generator (mulberry32): an integer in [0, n) per call. */
+export function seededRandom(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n: number): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+}
