@@ -125,6 +125,26 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
     if (timer.due(cpu.cycles)) yield TRAP_PREEMPT;
   }
 
+  /**
+   * Copies from step `offset` on until done or until a translation faults (the MMU has then
+   * recorded the fault); returns where it stopped. Not a generator, so the loop stays fast.
+   */
+  const copySteps = (to: number, from: number, offset: number, length: number): number => {
+    while (offset < length) {
+      const source = (from + offset) >>> 0;
+      const destination = (to + offset) >>> 0;
+      const count = Math.min(4 - (source & 3), 4 - (destination & 3), length - offset);
+      const read = cpu.tryTranslate(source, READ, 3);
+      if (read < 0) return offset;
+      const written = cpu.tryTranslate(destination, WRITE, 3);
+      if (written < 0) return offset;
+      if (count === 4) physical.write32(written, physical.read32(read));
+      else for (let i = 0; i < count; i++) physical.write8(written + i, physical.read8(read + i));
+      offset += count;
+    }
+    return offset;
+  };
+
   /** Visits [address, address + length) one access per aligned dword (or part of one). */
   function* bulk(address: number, length: number, kind: 0 | 1, visit: (pa: number, offset: number, count: number) => void): Op<void> {
     checkBulk(length);
@@ -187,18 +207,8 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
     *copy(to, from, length) {
       checkBulk(length);
       let offset = 0;
-      while (offset < length) {
-        const source = (from + offset) >>> 0;
-        const destination = (to + offset) >>> 0;
-        const count = Math.min(4 - (source & 3), 4 - (destination & 3), length - offset);
-        let read: number;
-        while ((read = cpu.tryTranslate(source, READ, 3)) < 0) yield fault();
-        let written: number;
-        while ((written = cpu.tryTranslate(destination, WRITE, 3)) < 0) yield fault();
-        if (count === 4) physical.write32(written, physical.read32(read));
-        else for (let i = 0; i < count; i++) physical.write8(written + i, physical.read8(read + i));
-        offset += count;
-      }
+      // Steps run in copySteps until one faults; the fault is taken here and the step retried.
+      while ((offset = copySteps(to, from, offset, length)) < length) yield fault();
       if (timer.due(cpu.cycles)) yield TRAP_PREEMPT;
     },
     *syscall(number, args) {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runKernelBenchmarks, runMachineBenchmarks, runBootBenchmarks } from './bench.ts';
+import { runPhysmemBenchmarks } from './bench-physmem.ts';
 import { BuildError, buildImage } from './build.ts';
 import { runDemo } from './demo.ts';
 import { ImageError } from './image.ts';
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'bench': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)) };
+        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()) };
         const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
         process.stdout.write(rows.join('\n') + '\n');
         if (values.json) process.stdout.write(JSON.stringify(result) + '\n');

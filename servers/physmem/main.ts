@@ -13,7 +13,6 @@
 import { Label, mrOffset, type Op, type ProgramEnv } from '../../libl4/abi.ts';
 import { acceptor } from '../../libl4/acceptor.ts';
 import { fpage } from '../../libl4/fpage.ts';
-import { mapItem } from '../../libl4/map-item.ts';
 import type { OutgoingMessage } from '../../libl4/registers.ts';
 import type { ServerRequest } from '../../libl4/server.ts';
 import { call, kernelInterface, unmapFpages } from '../../libl4/syscalls.ts';
@@ -122,7 +121,8 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
         let log2 = 12;
         while (log2 < 22 && runLength >= 2 ** (log2 - 11) && at % 2 ** (log2 + 1) === 0 && window % 2 ** (log2 + 1) === 0) log2++;
         const piece = 2 ** (log2 - 12);
-        items.push(...mapItem(at, fpage(window, log2, map.rights)));
+        // A map item: send base | 0x8, then the fpage (base, size, rights); both aligned here.
+        items.push((at | 0x8) >>> 0, (window | (log2 << 4) | map.rights) >>> 0);
         pages += piece;
         runStart += piece;
         runFrame += piece;
