@@ -11,6 +11,9 @@
 //   - a program wortel started itself (the bootstrap servers, programs of a bare image) sends
 //     the status to its pager, wortel, with label EXIT_LABEL and one word, and waits there for
 //     good: wortel deletes it.
+// A thread started elsewhere than at the startup page (task.createThread with program(main) as
+// its body) is not a program's first thread: it runs main with no command line, and its end
+// ends only that thread.
 // Console output: print (console.ts).
 
 import { TCR_PAGER, type Op, type ProgramBody, type ProgramEnv } from '../libl4/abi.ts';
@@ -18,7 +21,7 @@ import { loadMessage, readTcr } from '../libl4/registers.ts';
 import { call } from '../libl4/syscalls.ts';
 import { print } from './console.ts';
 import { startDefaultPager } from './default-pager.ts';
-import { StartupFlags, startupOf } from './startup.ts';
+import { STARTUP_PAGE, StartupFlags, startupOf } from './startup.ts';
 import * as task from './task/client.ts';
 import { WortelOp } from './wortel-protocol.ts';
 
@@ -33,6 +36,10 @@ export type ProgramMain = (env: ProgramEnv, args: string) => Op<number>;
 
 export function program(main: ProgramMain): ProgramBody {
   return function* start(env: ProgramEnv): Op<void> {
+    if (env.sp !== STARTUP_PAGE && (yield* startupOf(env)).task !== 0) {
+      yield* main(env, '');
+      return;
+    }
     const startup = yield* startupOf(env, env.sp);
     const inTask = (startup.flags & StartupFlags.Task) !== 0;
     let status: number;

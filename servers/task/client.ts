@@ -72,7 +72,10 @@ export function* destroyTask(env: ProgramEnv, task: number): Op<void> {
 
 /**
  * A new thread in the caller's task running `body`, paged by the caller's pager, started with
- * SP = `sp` (a word the body finds in env.sp). Resolves to its thread id.
+ * SP = `sp` (a word the body finds in env.sp). Threads of a task share the program's state, so
+ * a closure is the usual way to hand a thread what it needs. A body made with program(main)
+ * runs main with an empty command line, and its end ends only that thread. Resolves to the
+ * thread id.
  */
 export function* createThread(env: ProgramEnv, body: ProgramBody, sp: number = 0): Op<number> {
   const ip = env.codeAddress(body);

@@ -15,6 +15,7 @@ describe('the task server', () => {
       'tasks: watch no task: ESRCH',
       'tasks: long command line: EINVAL',
       'tasks: thread: started with sp 42, said 77, in our task true, local true',
+      'tasks: a program(main) thread said 88; the task lives on',
       'tasks: exiting child is gone: taskOf ESRCH',
       'tasks: a child destroying its sibling: EPERM, physmem: EPERM, no task: ESRCH',
       'tasks: exiting child exited status 7',

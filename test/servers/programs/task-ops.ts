@@ -61,6 +61,15 @@ export default program(function* tasks(env: ProgramEnv): Op<number> {
   yield* answer(env, hello.from, []);
   yield* out(`thread: started with sp ${ran}, said ${hello.words[0]!.toString(16)}, in our task ${(yield* task.taskOf(env, worker)) === self}, local ${(hello.from & 0x3f) === 0}`);
 
+  // program(main) as a thread's body: main runs with no command line; its end ends the thread only.
+  yield* task.createThread(env, program(function* (tenv: ProgramEnv, targs: string): Op<number> {
+    yield* ask(tenv, me, [targs === '' ? 0x88 : 0x99]);
+    return 3;
+  }));
+  const fromThread = yield* next(env);
+  yield* answer(env, fromThread.from, []);
+  yield* out(`a program(main) thread said ${fromThread.words[0]!.toString(16)}; the task lives on`);
+
   const start = yield* physmem.stats(env);
   const deaths: string[] = [];
   function* died(): Op<task.DeathNotice> {
