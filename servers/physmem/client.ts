@@ -15,7 +15,9 @@ import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
 import { rememberMapping } from '../container-mappings.ts';
 import { startupOf } from '../startup.ts';
-import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, PhysmemNotice, PhysmemOp } from './protocol.ts';
+import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, PhysmemNotice, PhysmemOp, type ContainerInfo, type PhysmemStats } from './protocol.ts';
+
+export type { ContainerInfo, PhysmemStats } from './protocol.ts';
 
 export class PhysmemError extends ServerError {
   constructor(code: ErrorName, message?: string) {
@@ -36,24 +38,6 @@ export interface AllocateOptions {
   readonly contiguous?: boolean;
   /** Physical addresses below this limit (for DMA). */
   readonly below?: number;
-}
-
-export interface ContainerInfo {
-  /** Allocated frames. */
-  frames: number;
-  version: number;
-  locked: boolean;
-  /** Reached through a weak reference. */
-  weak: boolean;
-}
-
-export interface PhysmemStats {
-  total: number;
-  free: number;
-  reserved: number;
-  guaranteed: number;
-  allocated: number;
-  extra: number;
 }
 
 /** A reclaim request physmem sent to a task's registered thread. */

@@ -33,6 +33,7 @@
 
 import { Errno, Refusal, refuseUnless } from '../errno.ts';
 import { FramePool, type Frame } from './frames.ts';
+import type { ContainerInfo, PhysmemStats } from './protocol.ts';
 
 /** Frame indices of a container run from 0 to MAX_SLOTS - 1 (a container can hold 4 GiB). */
 export const MAX_SLOTS = 1 << 20;
@@ -136,15 +137,6 @@ export interface HeldAnswer {
   readonly thread: number;
   readonly errno: number;
   readonly words: readonly number[];
-}
-
-export interface Stats {
-  total: number;
-  free: number;
-  reserved: number;
-  guaranteed: number;
-  allocated: number;
-  extra: number;
 }
 
 export interface AllocateFlags {
@@ -258,7 +250,7 @@ export class Physmem {
     return owed;
   }
 
-  stats(): Stats {
+  stats(): PhysmemStats {
     let guaranteed = 0;
     let extra = 0;
     for (const client of this.clients.values()) {
@@ -538,17 +530,17 @@ export class Physmem {
   }
 
   grantAccess(task: number, handle: number, target: number): number {
-    const container = this.full(task, handle);
-    refuseUnless(this.live.has(target), 'ESRCH', `no task ${target}`);
-    const reference = this.addReference(target, container, false);
-    container.bump();
-    return reference.handle;
+    return this.give(this.full(task, handle), target, false);
   }
 
   share(task: number, handle: number, target: number): number {
-    const container = this.any(task, handle);
+    return this.give(this.any(task, handle), target, true);
+  }
+
+  /** A new reference for `target`: the handle it will know the container by. */
+  private give(container: Container, target: number, weak: boolean): number {
     refuseUnless(this.live.has(target), 'ESRCH', `no task ${target}`);
-    const reference = this.addReference(target, container, true);
+    const reference = this.addReference(target, container, weak);
     container.bump();
     return reference.handle;
   }
@@ -640,7 +632,7 @@ export class Physmem {
     }
   }
 
-  info(task: number, handle: number): { frames: number; version: number; locked: boolean; weak: boolean } {
+  info(task: number, handle: number): ContainerInfo {
     const reference = this.reference(task, handle);
     const container = reference.container;
     return { frames: container.slots.size, version: container.version, locked: container.lock !== null, weak: reference.weak };

@@ -76,3 +76,27 @@ export const MAP_ITEMS_PER_REPLY = 30;
 export const ADDRESSES_PER_REPLY = 60;
 /** Frame indices one copy_gather request carries. */
 export const GATHER_PER_REQUEST = 59;
+
+/** stats: the box's frames (free + allocated + reserved = total; see README.md). */
+export interface PhysmemStats {
+  total: number;
+  free: number;
+  /** Allocated container frames that have no frame yet (lazily allocated). */
+  reserved: number;
+  /** The sum of all guarantees. */
+  guaranteed: number;
+  /** Allocated container frames that have a frame. */
+  allocated: number;
+  /** Frames tasks hold beyond their guarantees. */
+  extra: number;
+}
+
+/** info: a container as one reference sees it. */
+export interface ContainerInfo {
+  /** Allocated frames. */
+  frames: number;
+  version: number;
+  locked: boolean;
+  /** Reached through a weak reference. */
+  weak: boolean;
+}

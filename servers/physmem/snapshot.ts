@@ -2,7 +2,8 @@
 // references, tasks and counters. Reading it never changes the machine or the server: the
 // loader picks up this module's `introspect` export, which returns a fresh copy each time.
 
-import type { Physmem, PhysmemCounters, Stats } from './containers.ts';
+import type { Physmem, PhysmemCounters } from './containers.ts';
+import type { PhysmemStats } from './protocol.ts';
 import { windowAddress } from './frames.ts';
 
 export interface FrameSnapshot {
@@ -33,7 +34,7 @@ export interface TaskSnapshot {
 }
 
 export interface PhysmemSnapshot {
-  readonly stats: Stats;
+  readonly stats: PhysmemStats;
   readonly counters: PhysmemCounters;
   readonly frames: readonly FrameSnapshot[];
   readonly containers: readonly ContainerSnapshot[];
