@@ -15,6 +15,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   libl4: ['libl4/'],
   servers: ['servers/', 'libl4/', 'libhurd-mm/'],
   'libhurd-mm': ['libhurd-mm/', 'libl4/'],
+  // The guide's example programs are user space like any other.
+  docs: ['docs/', 'servers/', 'libl4/', 'libhurd-mm/'],
 };
 /** Packages a layer may import besides project files. */
 const PACKAGES: Record<string, readonly string[]> = {
@@ -23,6 +25,7 @@ const PACKAGES: Record<string, readonly string[]> = {
   libl4: [],
   servers: [],
   'libhurd-mm': [],
+  docs: [],
 };
 
 function sources(folder: string): string[] {
