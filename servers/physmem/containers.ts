@@ -179,6 +179,8 @@ export class Physmem {
   readonly held: HeldAllocation[] = [];
   readonly answers: HeldAnswer[] = [];
   killNonCompliant = false;
+  /** Containers with a lock (their deadlines are the server's to watch). */
+  private readonly locked = new Set<Container>();
   readonly counters: PhysmemCounters = {
     requests: 0,
     refusals: 0,
@@ -452,7 +454,7 @@ export class Physmem {
     }
     let frames: Frame[] | null = null;
     if (eager) {
-      frames = flags.contiguous ? this.pool.takeContiguous(count, below) : this.takeBelow(count, below);
+      frames = this.pool.takeBelow(count, below, flags.contiguous === true);
       refuseUnless(frames !== null, 'ENOMEM', `no ${flags.contiguous ? 'contiguous ' : ''}run of ${count} frames below 0x${below === Infinity ? 'ffffffff' : below.toString(16)}`);
     }
     this.charge(container, count);
@@ -469,20 +471,6 @@ export class Physmem {
       this.place(container, start + i, page);
     }
     return container.bump();
-  }
-
-  /** `count` free frames below `below`, not necessarily contiguous; null if there are not enough. */
-  private takeBelow(count: number, below: number): Frame[] | null {
-    const frames: Frame[] = [];
-    for (let i = 0; i < count; i++) {
-      const run = this.pool.takeContiguous(1, below);
-      if (!run) {
-        for (const frame of frames) this.pool.release(frame);
-        return null;
-      }
-      frames.push(run[0]!);
-    }
-    return frames;
   }
 
   deallocate(task: number, handle: number, start: number, count: number): number {
@@ -550,6 +538,7 @@ export class Physmem {
     const container = this.any(task, handle);
     this.checkUnlocked(container);
     container.lock = { holder: task, unmapOthers, physical, deadline: now + container.lockTime };
+    this.locked.add(container);
     const addresses: number[] = [];
     for (const index of [...container.slots.keys()].sort((a, b) => a - b)) {
       const page = container.slots.get(index)!;
@@ -572,6 +561,7 @@ export class Physmem {
     refuseUnless(container.lock !== null, 'EINVAL', 'the container is not locked');
     refuseUnless(container.lock.holder === task, 'EPERM', 'the lock is held by another task');
     container.lock = null;
+    this.locked.delete(container);
     return container.bump();
   }
 
@@ -689,6 +679,7 @@ export class Physmem {
     if (client) {
       for (const container of [...client.containers]) {
         container.lock = null;
+        this.locked.delete(container);
         this.destroyContainer(container);
       }
       for (const reference of client.references.values()) reference.container.references.delete(reference);
@@ -800,23 +791,21 @@ export class Physmem {
   /** The next lock or reclaim deadline (Infinity: none). */
   nextDeadline(): number {
     let next = Infinity;
-    for (const client of this.clients.values()) {
-      if (client.reclaim && client.reclaim.deadline >= 0) next = Math.min(next, client.reclaim.deadline);
-      for (const container of client.containers) if (container.lock) next = Math.min(next, container.lock.deadline);
-    }
+    for (const container of this.locked) next = Math.min(next, container.lock!.deadline);
+    for (const client of this.clients.values()) if (client.reclaim && client.reclaim.deadline >= 0) next = Math.min(next, client.reclaim.deadline);
     return next;
   }
 
   /** Breaks locks held too long and enforces reclaim requests not met, as of `now`. */
   expire(now: number): void {
+    for (const container of [...this.locked]) {
+      if (container.lock!.deadline > now) continue;
+      container.lock = null;
+      this.locked.delete(container);
+      container.bump();
+      this.counters.locksBroken++;
+    }
     for (const client of [...this.clients.values()]) {
-      for (const container of client.containers) {
-        if (container.lock && container.lock.deadline <= now) {
-          container.lock = null;
-          container.bump();
-          this.counters.locksBroken++;
-        }
-      }
       if (client.reclaim && client.reclaim.deadline >= 0 && client.reclaim.deadline <= now) {
         if (client.committed > client.reclaim.target) this.enforce(client);
         else client.reclaim = null;

@@ -66,28 +66,30 @@ export class FramePool {
   }
 
   /**
-   * `count` free frames with consecutive physical addresses, all below `below` (a physical
-   * address limit, for DMA), taken from the pool; null when there is no such run.
+   * `count` free frames with consecutive physical addresses (`contiguous`) or any, all below
+   * `below` (a physical address limit, for DMA), taken from the pool; null when there are not
+   * enough such frames.
    */
-  takeContiguous(count: number, below: number): Frame[] | null {
+  takeBelow(count: number, below: number, contiguous: boolean): Frame[] | null {
     const candidates = this.free
       .map((n) => this.frames[n]!)
       .filter((f) => f.physical + PAGE <= below)
       .sort((a, b) => a.physical - b.physical);
-    let start = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      if (i > start && candidates[i]!.physical !== candidates[i - 1]!.physical + PAGE) start = i;
-      if (i - start + 1 === count) {
-        const run = candidates.slice(start, i + 1);
-        const taken = new Set(run.map((f) => f.number));
-        const kept = this.free.filter((n) => !taken.has(n));
-        this.free.length = 0;
-        this.free.push(...kept);
-        for (const frame of run) frame.pages = 1;
-        return run;
+    let run: Frame[] | null = null;
+    if (!contiguous) run = candidates.length >= count ? candidates.slice(0, count) : null;
+    else {
+      for (let i = 0, start = 0; i < candidates.length && !run; i++) {
+        if (i > start && candidates[i]!.physical !== candidates[i - 1]!.physical + PAGE) start = i;
+        if (i - start + 1 === count) run = candidates.slice(start, i + 1);
       }
     }
-    return null;
+    if (!run) return null;
+    const taken = new Set(run.map((f) => f.number));
+    const kept = this.free.filter((n) => !taken.has(n));
+    this.free.length = 0;
+    this.free.push(...kept);
+    for (const frame of run) frame.pages = 1;
+    return run;
   }
 
   /** Gives a frame back; it is no longer known to be clean. */

@@ -150,6 +150,28 @@ describe('physmem model: operations', () => {
   });
 });
 
+describe('physmem model: contiguous and low frames', () => {
+  it('contiguous allocations get consecutive physical frames, below-limit ones frames under the limit', () => {
+    const pool = new FramePool();
+    pool.add(0x00200000, 2);
+    pool.add(0x01000000, 4);
+    pool.seal();
+    const m = new Physmem(pool, { controlTask: POLICY, taskServer: TASK_SERVER, reclaimTime: 1000, defaultLockTime: 1000 });
+    const cap = handleOf(m.create(A, thread(A), 0, 0));
+    // Frames are filled at once, physically contiguous.
+    m.allocate(A, thread(A), cap, 0, 3, { contiguous: true });
+    const container = m.clients.get(A)!.containers[0]!;
+    expect([0, 1, 2].map((i) => container.slots.get(i)!.frame!.physical)).toEqual([0x01000000, 0x01001000, 0x01002000]);
+    expect(m.stats().reserved).toBe(0);
+    // Two free runs of one and two frames are left: no contiguous run of three.
+    expect(refusal(() => m.allocate(A, thread(A), cap, 10, 3, { contiguous: true }))).toBe('ENOMEM');
+    expect(refusal(() => m.allocate(A, thread(A), cap, 10, 3, { below: 0x00300000 }))).toBe('ENOMEM');
+    m.allocate(A, thread(A), cap, 10, 2, { below: 0x00300000 });
+    expect([10, 11].map((i) => container.slots.get(i)!.frame!.physical)).toEqual([0x00200000, 0x00201000]);
+    expect(checkPhysmem(m)).toEqual([]);
+  });
+});
+
 describe('physmem model: copies', () => {
   it('a private copy shares frames copy-on-write: write access goes, a write map copies', () => {
     const m = model(8);
