@@ -8,9 +8,11 @@
 // Paths are relative to the config file. Bundles are built for no platform (no Node built-ins
 // resolve), so a program that imports one fails to build.
 //
-// After bundling (which reports syntax errors and unresolvable imports module by module), the
-// entry points are type-checked with the project's tsc and compiler options, so a type error,
-// like a syntax error or a missing file, stops the build with a one-line message.
+// After bundling (which reports syntax errors and unresolvable imports module by module), each
+// bundle but the kernel's is put through the loader's step-budget transform (tools/instrument.ts),
+// so what the loader would refuse (an async function, import()) fails the build already, and the
+// entry points are type-checked with the project's tsc and compiler options: a type error, like
+// a syntax error or a missing file, stops the build with a one-line message.
 
 import { build, type Message } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -18,6 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InstrumentError, instrument } from './instrument.ts';
 import { ImageError, checkModuleSet, encodeImage, type ImageModule, type ModuleKindName } from './image.ts';
 
 export class BuildError extends Error {
@@ -93,6 +96,14 @@ export async function buildImage(configPath: string, out?: string): Promise<Uint
       }
     } else {
       payload = await bundle(config.name, resolve(base, config.entry!));
+      if (config.kind !== 'kernel') {
+        try {
+          instrument(new TextDecoder().decode(payload));
+        } catch (error) {
+          if (error instanceof InstrumentError) throw new BuildError(`module ${config.name}: ${error.message}`);
+          throw error;
+        }
+      }
     }
     modules.push({ name: config.name, kind: config.kind, commandLine: config.commandLine ?? '', payload });
   }
