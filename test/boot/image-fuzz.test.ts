@@ -37,11 +37,12 @@ import {
   type ModuleKindName,
 } from '../../tools/image.ts';
 import { LoadError, bootImage, type BootResult } from '../../tools/loader.ts';
-import { SeededRandom, sizeFromEnvironment } from '../support/random.ts';
+import { SeededRandom, sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CONFIG = join(ROOT, 'test/boot/images/fuzz.json');
-const COUNT = sizeFromEnvironment('L4HURD_FUZZ_IMAGES', 2000);
+const DEFAULT_COUNT = 2000;
+const COUNT = sizeFromEnvironment('L4HURD_FUZZ_IMAGES', DEFAULT_COUNT);
 const SEED = sizeFromEnvironment('L4HURD_FUZZ_SEED', 0x1a6e);
 const BOOT_OPTIONS = { ramBytes: 32 * 1024 * 1024, maxCycles: 5e7 } as const;
 const KINDS: readonly ModuleKindName[] = ['kernel', 'sigma0', 'root', 'program', 'data'];
@@ -582,7 +583,7 @@ describe('image fuzzing', () => {
     }
     // A summary for whoever raises the count.
     console.info(`image fuzz: ${COUNT} mutants, ${JSON.stringify(tally)}, exit statuses ${JSON.stringify(Object.fromEntries(statuses))}, slowest ${slowest.ms.toFixed(0)} ms (${slowest.what})`);
-  });
+  }, timeoutFor(COUNT, DEFAULT_COUNT));
 
   describe('l4hurd boot on mutated image files', () => {
     beforeAll(() => {
