@@ -44,7 +44,7 @@ const EXIT_STATUSES = `exit statuses of boot and run:
   4                 the system went idle without shutting down
   5                 the machine ran out of host memory (--host-memory)
   6                 standard output cannot be written (a closed pipe: quietly)
-  7                 the kernel failed (a host exception or stall in the kernel)
+  7                 the kernel failed (a host exception in its code)
   8                 an internal error of l4hurd (a bug)`;
 
 const COMMANDS: readonly CommandSpec[] = [

@@ -8,7 +8,7 @@
 //   4   the booted system went idle without shutting down
 //   5   the machine ran out of host memory (its limit is RAM plus --host-memory)
 //   6   standard output cannot be written (a full disk; a closed pipe ends the command quietly)
-//   7   the kernel failed (a host exception or the step limit in the kernel's own code)
+//   7   the kernel failed (a host exception in the kernel's own code)
 //   8   an internal error of l4hurd itself (a bug; L4HURD_DEBUG=1 prints its stack)
 
 import { UsageError } from './args.ts';

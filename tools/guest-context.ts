@@ -118,7 +118,10 @@ export interface GuestOptions {
  * Throws InstrumentError, or whatever the code's evaluation raised.
  */
 export function evaluateInGuestContext(code: string, options: GuestOptions): unknown {
-  const instrumented = options.instrumented === false ? code : instrument(code);
+  // A hashbang line (esbuild keeps an entry point's) is a comment only at the very start of a
+  // script; the bundle becomes a function body below, so it is turned into an ordinary comment.
+  const script = code.startsWith('#!') ? `//${code.slice(2)}` : code;
+  const instrumented = options.instrumented === false ? script : instrument(script);
   const context = createContext(Object.create(null), { name: `l4hurd:${options.name}`, codeGeneration: { strings: false, wasm: false } });
   const install = runInContext(PRELUDE, context) as (stalled: () => boolean, limit: number, seed: number, catchSteps: number) => [() => void, () => void];
   let last = -1;

@@ -35,8 +35,8 @@ export const MIN_RAM = 8 * 1024 * 1024;
 export const DEFAULT_MAX_CYCLES = 1e10;
 
 /**
- * The kernel failed while it ran: a host exception or the step limit in the kernel's own code (a
- * kernel bug, or the kernel module of an image built elsewhere), not anything a program did.
+ * The kernel failed while it ran: a host exception in the kernel's own code (a kernel bug, or the
+ * kernel module of an image built elsewhere), not anything a program did.
  */
 export class KernelError extends Error {
   constructor(message: string) {

@@ -139,6 +139,10 @@ describe('the step-budget transform', () => {
     expect(evaluateInGuestContext(code, { name: 'meaning', clock: () => cycles++ })).toEqual({ strict: true, sloppy: true, twice: 8, object: 1, sum: 5, log: ['00', '10', '20', 'x', 7], k: 5 });
   });
 
+  it('evaluates a bundle that starts with a hashbang line', () => {
+    expect(evaluateInGuestContext('#!/usr/bin/env node\nvar l4hurdModule = { ok: 1 };', { name: 'hashbang', clock: () => 0 })).toEqual({ ok: 1 });
+  });
+
   it('is the same text for the same bundle', () => {
     const code = 'function f(a) { for (;;) { if (a) return a; } } var g = (x) => x;';
     expect(instrument(code)).toBe(instrument(code));
