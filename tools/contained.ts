@@ -44,8 +44,10 @@ export function bootContained(request: MachineRequest): Promise<number> {
   const limit = request.ramBytes + request.hostMemoryBytes + HOST_ALLOWANCE;
   const memoryMessage = (what: string): string => `l4hurd ${request.command}: the machine ran out of host memory: ${what} (a program allocating without bound?)\n`;
   return new Promise((resolve) => {
-    let status: number | null = null;
-    let failure: string | null = null;
+    /** The exit status the worker reported. */
+    let reported: number | null = null;
+    /** How the worker was ended when it did not end by itself. */
+    let ended: { readonly status: number; readonly message: string } | null = null;
     // tools/machine-worker.ts, bundled beside the CLI's bundle (tools/build-cli.mjs).
     const worker = new Worker(new URL('./l4hurd-machine.mjs', import.meta.url), {
       workerData: { l4hurdMachine: request },
@@ -56,30 +58,30 @@ export function bootContained(request: MachineRequest): Promise<number> {
     });
     const watch = setInterval(() => {
       const rss = process.memoryUsage.rss();
-      if (rss > limit && failure === null) {
-        failure = memoryMessage(
-          `the process grew to ${mib(rss)}, past its RAM (${mib(request.ramBytes)}), --host-memory (${mib(request.hostMemoryBytes)}) and ${mib(HOST_ALLOWANCE)} for l4hurd itself`,
-        );
-        void worker.terminate();
-      }
+      if (rss <= limit || reported !== null || ended !== null) return;
+      const what = `the process grew to ${mib(rss)}, past its RAM (${mib(request.ramBytes)}), --host-memory (${mib(request.hostMemoryBytes)}) and ${mib(HOST_ALLOWANCE)} for l4hurd itself`;
+      ended = { status: EXIT_HOST_MEMORY, message: memoryMessage(what) };
+      void worker.terminate();
     }, WATCH_INTERVAL_MS);
     worker.on('message', (message: { status?: unknown }) => {
-      if (typeof message?.status === 'number') status = message.status;
+      if (typeof message?.status === 'number') reported = message.status;
     });
     worker.on('error', (error: Error & { code?: string }) => {
-      if (failure !== null) return;
-      failure =
+      if (ended !== null) return;
+      ended =
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? memoryMessage(`its JavaScript heap reached the ${mib(request.hostMemoryBytes)} of --host-memory`)
-          : `l4hurd ${request.command}: internal error: ${error.name}: ${String(error.message).split('\n')[0]} (a bug in l4hurd)\n`;
-      if (error.code !== 'ERR_WORKER_OUT_OF_MEMORY') status = EXIT_INTERNAL;
+          ? { status: EXIT_HOST_MEMORY, message: memoryMessage(`its JavaScript heap reached the ${mib(request.hostMemoryBytes)} of --host-memory`) }
+          : { status: EXIT_INTERNAL, message: `l4hurd ${request.command}: internal error: ${error.name}: ${String(error.message).split('\n')[0]} (a bug in l4hurd)\n` };
     });
     worker.on('exit', () => {
       clearInterval(watch);
-      if (failure !== null) {
-        writeErr(failure);
-        resolve(status === EXIT_INTERNAL ? EXIT_INTERNAL : EXIT_HOST_MEMORY);
-      } else resolve(status ?? EXIT_INTERNAL);
+      if (ended === null && reported === null) {
+        ended = { status: EXIT_INTERNAL, message: `l4hurd ${request.command}: internal error: the machine's thread ended without an exit status (a bug in l4hurd)\n` };
+      }
+      if (ended !== null) {
+        writeErr(ended.message);
+        resolve(ended.status);
+      } else resolve(reported!);
     });
   });
 }

@@ -5,7 +5,7 @@
 // module, a program that allocates without bound, a program that loops without calling its
 // environment.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -72,6 +72,7 @@ beforeAll(async () => {
   writeFileSync(path('not-json.json'), '{ "modules": [');
   writeFileSync(path('latin1.json'), new Uint8Array([0x7b, 0xe9, 0x7d]));
   mkdirSync(path('a-directory'));
+  execFileSync('mkfifo', [path('fifo.img')]);
   config('zero-data.json', [{ name: 'zero', kind: 'data', file: '/dev/zero' }]);
   config('directory-data.json', [{ name: 'dir', kind: 'data', file: path('a-directory') }]);
   config('zero-entry.json', [{ name: 'zero', kind: 'program', entry: '/dev/zero' }]);
@@ -115,6 +116,9 @@ const CASES: readonly Case[] = [
   { what: 'boot a missing image', args: () => ['boot', path('none.img')], status: 2, message: /^l4hurd boot: cannot read the image .*none\.img: no such file or directory$/ },
   { what: 'boot a directory', args: () => ['boot', temp], status: 2, message: /^l4hurd boot: cannot read the image .*: it is a directory$/ },
   { what: 'boot /dev/zero', args: () => ['boot', '/dev/zero'], status: 2, message: /^l4hurd boot: cannot read the image \/dev\/zero: not a regular file \(a character device\)$/ },
+  { what: 'boot a FIFO', args: () => ['boot', path('fifo.img')], status: 2, message: /^l4hurd boot: cannot read the image .*fifo\.img: not a regular file \(a FIFO\)$/ },
+  { what: 'build --config a FIFO', args: () => ['build', '--config', path('fifo.img'), '--out', path('x.img')], status: 2, message: /^l4hurd build: cannot read the image config .*fifo\.img: not a regular file \(a FIFO\)$/ },
+  { what: 'build --out a FIFO nobody reads', args: () => ['build', '--config', join(ROOT, 'test/boot/images/hello.json'), '--out', path('fifo.img')], status: 2, message: /^l4hurd build: cannot write the image .*fifo\.img: a FIFO with no reader$/ },
   { what: 'boot a config instead of an image', args: () => ['boot', path('null.json')], status: 2, message: /^l4hurd boot: image truncated: 4 bytes, the header alone is 64$/ },
   { what: 'boot a truncated image', args: () => ['boot', path('truncated.img')], status: 2, message: /^l4hurd boot: image truncated: header says \d+ bytes, file has 5000$/ },
   { what: 'boot an image whose kernel fails', args: () => ['boot', path('failing-kernel.img')], status: 7, message: /^l4hurd boot: kernel failure: TypeError: the kernel broke$/, stdout: /^laden: starting the kernel$/m },
