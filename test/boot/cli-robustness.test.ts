@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemModules } from '../support/system-modules.ts';
 import { encodeImage, parseImage } from '../../tools/image.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,11 +61,7 @@ beforeAll(async () => {
     const built = await l4hurd(['build', '--config', config, '--out', out]);
     expect(built.status, built.stderr).toBe(0);
   }
-  const system = [
-    { name: 'kernel', kind: 'kernel', entry: join(ROOT, 'kernel/main.ts') },
-    { name: 'sigma0', kind: 'sigma0', entry: join(ROOT, 'servers/sigma0.ts') },
-    { name: 'wortel', kind: 'root', entry: join(ROOT, 'servers/wortel.ts') },
-  ];
+  const system = systemModules();
   const config = (name: string, extra: object[]): void => writeFileSync(path(name), JSON.stringify({ modules: [...system, ...extra] }));
   writeFileSync(path('null.json'), 'null');
   writeFileSync(path('array.json'), '[]');

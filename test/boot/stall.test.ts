@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemModules } from '../support/system-modules.ts';
 import { buildImage } from '../../tools/build.ts';
 import { STALL_STEPS, evaluateInGuestContext } from '../../tools/guest-context.ts';
 import { CATCH_STEPS, InstrumentError, instrument } from '../../tools/instrument.ts';
@@ -31,9 +32,7 @@ async function stallImage(mode: string): Promise<Uint8Array> {
     config,
     JSON.stringify({
       modules: [
-        { name: 'kernel', kind: 'kernel', entry: join(ROOT, 'kernel/main.ts') },
-        { name: 'sigma0', kind: 'sigma0', entry: join(ROOT, 'servers/sigma0.ts') },
-        { name: 'wortel', kind: 'root', entry: join(ROOT, 'servers/wortel.ts') },
+        ...systemModules(),
         { name: 'stall', kind: 'program', entry: join(ROOT, 'test/boot/programs/stall.ts'), commandLine: `mode=${mode}` },
         { name: 'hello', kind: 'program', entry: join(ROOT, 'servers/demo/hello.ts'), commandLine: 'after the stall' },
       ],

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemModules } from '../support/system-modules.ts';
 import { buildImage } from '../../tools/build.ts';
 import { BuildError } from '../../tools/build.ts';
 import { encodeImage, parseImage } from '../../tools/image.ts';
@@ -165,11 +166,7 @@ describe('the trust boundary', () => {
       const entry = join(dir, `unrunnable-${i}.ts`);
       writeFileSync(entry, source);
       const config = join(dir, `unrunnable-${i}.json`);
-      const system = [
-        { name: 'kernel', kind: 'kernel', entry: join(ROOT, 'kernel/main.ts') },
-        { name: 'sigma0', kind: 'sigma0', entry: join(ROOT, 'servers/sigma0.ts') },
-        { name: 'wortel', kind: 'root', entry: join(ROOT, 'servers/wortel.ts') },
-      ];
+      const system = systemModules();
       writeFileSync(config, JSON.stringify({ modules: [...system, { name: 'bad', kind: 'program', entry }] }));
       const failure = await buildImage(config).then(() => null, (error: unknown) => error);
       expect(failure).toBeInstanceOf(BuildError);
