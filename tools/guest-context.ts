@@ -31,8 +31,15 @@
 // Not a hardened sandbox: code that reaches a host object's constructor reaches the host's
 // Function (README.md, Trust model).
 
+import { setFlagsFromString } from 'node:v8';
 import { createContext, runInContext } from 'node:vm';
 import { CATCH_HOOK, CATCH_STEPS, STEP_HOOK, instrument } from './instrument.ts';
+
+// A regular expression that backtracks without end is a single built-in call, which no step
+// hook sees. V8 can rerun it on its linear-time engine once it has backtracked too often (the
+// same answer, found another way): turned on for the whole process, it makes such a call end.
+// Patterns that engine cannot run (backreferences, lookaround) still backtrack.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** Steps (function entries and loop iterations) a module may run while the clock stands still. */
 export const STALL_STEPS = 10_000_000;

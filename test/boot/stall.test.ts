@@ -137,6 +137,11 @@ describe('the step-budget transform', () => {
     expect(evaluateInGuestContext(code, { name: 'meaning', clock: () => cycles++ })).toEqual({ strict: true, sloppy: true, twice: 8, object: 1, sum: 5, log: ['00', '10', '20', 'x', 7], k: 5 });
   });
 
+  it('ends a regular expression that would backtrack for ever (V8 reruns it in linear time)', () => {
+    const code = "var l4hurdModule = { matched: /^(a+)+$/.test('a'.repeat(64) + 'b'), still: /^(a+)+$/.test('aaaa') };";
+    expect(evaluateInGuestContext(code, { name: 'regexp', clock: () => 0 })).toEqual({ matched: false, still: true });
+  });
+
   it('evaluates a bundle that starts with a hashbang line', () => {
     expect(evaluateInGuestContext('#!/usr/bin/env node\nvar l4hurdModule = { ok: 1 };', { name: 'hashbang', clock: () => 0 })).toEqual({ ok: 1 });
   });
