@@ -1,151 +1,294 @@
 // The l4hurd command line: one subcommand per tool. Bundled by tools/build-cli.mjs.
 //
-// Exit statuses: what the root task shut down with for `boot`; 2 for usage errors, a malformed
-// image or a failed build; 3 when `boot` hits --max-cycles; 4 when the booted system went idle
-// without shutting down.
+// Every command answers --help; every failure is one line on standard error with an exit status
+// from tools/failures.ts. `boot` and `run` run the machine in a worker thread
+// (tools/contained.ts); the other commands run here.
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { runKernelBenchmarks, runMachineBenchmarks, runBootBenchmarks } from './bench.ts';
+import { PROFILES } from '../emulator/profiles.ts';
+import type { TraceKind } from '../kernel/kernel.ts';
+import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
+import { runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
-import { BuildError, buildImage } from './build.ts';
+import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
+import { bootContained } from './contained.ts';
 import { runDemo } from './demo.ts';
-import { ImageError } from './image.ts';
-import { LoadError, bootImage } from './loader.ts';
-import type { TraceEvent, TraceKind } from '../kernel/kernel.ts';
-
-const USAGE = `usage: l4hurd <command> [options]
-
-commands:
-  boot [IMAGE] [--ram SIZE] [--profile NAME] [--max-cycles N] [--json] [--trace KINDS]
-                   boot an image (default: the default image, built if needed); exits with the
-                   root task's status (3: cycle limit reached, 4: idle without shutdown)
-                   SIZE: bytes or with K, M, G (e.g. 64M); KINDS: comma-separated from
-                   syscall, ipc, fault, map, unmap, switch, halt, or all
-  build [--config FILE] [--out FILE]
-                   build a boot image from a config (default: images/default.json)
-  demo [--profile NAME]
-                   a tour of the MMU, then the kernel running sigma0 and two programs
-  bench [--json]   run the benchmarks; --json prints one JSON object as the last line
-  help             this text
-`;
+import { reportFailure } from './failures.ts';
+import { readInputFile } from './files.ts';
+import { COMMAND_LINE_BYTES, MAX_IMAGE_BYTES } from './image.ts';
+import { writeOut } from './output.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_CONFIG = join(ROOT, 'images/default.json');
 const DEFAULT_IMAGE = join(ROOT, 'dist/default.img');
 const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt'];
+const DEFAULT_RAM = 64 * 1024 * 1024;
+const DEFAULT_HOST_MEMORY = 2 * 1024 * 1024 * 1024;
+/** The programs of the default image that `run` boots with a user's program: the system servers. */
+const SYSTEM_PROGRAMS = ['physmem', 'task', 'policy'];
 
-class UsageError extends Error {}
+const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  ram: { type: 'string', value: 'SIZE', help: 'RAM of the machine: bytes, or a number with K, M or G (default 64M)' },
+  profile: { type: 'string', value: 'NAME', help: `CPU profile: ${Object.keys(PROFILES).join(' or ')} (default p3)` },
+  'max-cycles': { type: 'string', value: 'N', help: 'stop after N cycles (default 10000000000): exit status 3' },
+  json: { type: 'boolean', help: 'print the final counters as one JSON object, the last line' },
+  trace: { type: 'string', value: 'KINDS', help: `print a line per event of these kinds, comma-separated:\n${TRACE_KINDS.join(', ')}, or all` },
+  'host-memory': { type: 'string', value: 'SIZE', help: 'host memory the machine may use besides its RAM (default 2G):\nexit status 5 when it needs more' },
+};
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+const EXIT_STATUSES = `exit statuses of boot and run:
+  the root task's   it shut the machine down (wortel: 0, or the first failed program's)
+  2                 usage error, unreadable or malformed image, failed build
+  3                 the cycle limit was reached (--max-cycles)
+  4                 the system went idle without shutting down
+  5                 the machine ran out of host memory (--host-memory)
+  6                 standard output cannot be written (a closed pipe: quietly)
+  7                 the kernel failed (a host exception in its code)
+  8                 an internal error of l4hurd (a bug)`;
+
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'boot',
+    synopsis: '[IMAGE] [options]',
+    summary: 'boot an image (default: the default image, built when needed)',
+    description: `Boots IMAGE on an emulated machine and prints its console (the loader's memory map, the
+kernel's reports, every program's output), then the counters. Without IMAGE it boots
+dist/default.img, built from images/default.json when it is missing or older than its
+sources. The exit status is the root task's, or one of l4hurd's own (l4hurd help).`,
+    options: MACHINE_OPTIONS,
+    maxPositionals: 1,
+  },
+  {
+    name: 'run',
+    synopsis: '[options] FILE.ts [ARGS...]',
+    summary: 'build and boot the system with one program of yours',
+    description: `Builds an image of the default image's system modules (the kernel, sigma0, the root
+task, and its physmem, task and policy servers where it has them) and the program FILE.ts,
+whose command line is ARGS, and boots it as boot does. Options go before FILE.ts; everything
+after it is the program's. The program's module is named after the file.`,
+    options: MACHINE_OPTIONS,
+    maxPositionals: 1,
+    program: true,
+  },
+  {
+    name: 'build',
+    synopsis: '[--config FILE] [--out FILE]',
+    summary: 'build a boot image from a config',
+    description: `Bundles each module of an image config (default: images/default.json) and writes the
+image to --out (default: the config's name with .img, or dist/default.img for the default
+config). The format and the config are described in tools/README.md.`,
+    options: {
+      config: { type: 'string', value: 'FILE', help: 'the image config (default images/default.json)' },
+      out: { type: 'string', value: 'FILE', help: 'where the image is written' },
+    },
+    maxPositionals: 0,
+  },
+  {
+    name: 'demo',
+    synopsis: '[--profile NAME]',
+    summary: 'a tour of the MMU, then the kernel running sigma0 and two programs',
+    description: `Shows page tables, a walk level by level, the TLB and a forgotten INVLPG caught by the
+stale-translation check, then boots the kernel with sigma0 and two programs.`,
+    options: { profile: MACHINE_OPTIONS.profile! },
+    maxPositionals: 0,
+  },
+  {
+    name: 'bench',
+    synopsis: '[--json]',
+    summary: 'run the benchmarks',
+    description: `Measures the machine's hot paths against raw loops, the kernel's IPC and page faults, and
+the boot of the default image, in one run (README.md, Benchmarks).`,
+    options: { json: { type: 'boolean', help: 'print one JSON object as the last line' } },
+    maxPositionals: 0,
+  },
+  {
+    name: 'help',
+    synopsis: '[COMMAND]',
+    summary: 'this overview, or the help of COMMAND',
+    description: 'Prints the overview of l4hurd, or what l4hurd COMMAND --help prints.',
+    options: {},
+    maxPositionals: 1,
+  },
+];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return `usage: l4hurd <command> [options]
+       l4hurd <command> --help
+       l4hurd --version
+
+commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
+
+${EXIT_STATUSES}
+`;
+}
+
+function commandSpec(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function version(): string {
   try {
-    switch (command) {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the command `argv` and returns its exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    return reportFailure(undefined, new UsageError('a command is needed'), overview());
+  }
+  if (command === '--version' || command === '-V' || command === 'version') return output(`l4hurd ${version()}\n`);
+  if (command === '--help' || command === '-h') return output(overview());
+  const spec = commandSpec(command);
+  if (!spec) return reportFailure(undefined, new UsageError(`unknown command '${command}'`), overview());
+  try {
+    const parsed = parseCommand(spec, rest);
+    if (parsed.help) {
+      writeOut(helpText(spec));
+      return 0;
+    }
+    switch (spec.name) {
       case 'boot':
-        return await boot(rest);
-      case 'build': {
-        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, out: { type: 'string' } }, strict: true, allowPositionals: false });
-        const config = values.config ?? DEFAULT_CONFIG;
-        const out = values.out ?? (values.config ? config.replace(/\.json$/, '') + '.img' : DEFAULT_IMAGE);
-        const image = await buildImage(config, out);
-        process.stdout.write(`built ${out} (${image.length} bytes)\n`);
+        return await boot(parsed.values, parsed.positionals[0]);
+      case 'run':
+        return await run(parsed.values, parsed.positionals[0]!, parsed.rest);
+      case 'build':
+        return await build(parsed.values);
+      case 'demo':
+        writeOut(runDemo(profileOption(parsed.values.profile)));
+        return 0;
+      case 'bench':
+        return await bench(parsed.values.json === true);
+      default: {
+        const topic = parsed.positionals[0];
+        if (topic === undefined) {
+          writeOut(overview());
+          return 0;
+        }
+        const about = commandSpec(topic);
+        if (!about) throw new UsageError(`no command '${topic}'`);
+        writeOut(helpText(about));
         return 0;
       }
-      case 'demo': {
-        const { values } = parseArgs({ args: rest, options: { profile: { type: 'string' } }, strict: true });
-        process.stdout.write(runDemo(values.profile));
-        return 0;
-      }
-      case 'bench': {
-        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()) };
-        const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
-        process.stdout.write(rows.join('\n') + '\n');
-        if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-        return 0;
-      }
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        return 0;
-      default:
-        process.stderr.write(command === undefined ? USAGE : `l4hurd: unknown command '${command}'\n${USAGE}`);
-        return 2;
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`l4hurd ${command}: ${error.message}\n${USAGE}`);
-      return 2;
-    }
-    if (error instanceof ImageError || error instanceof LoadError || error instanceof BuildError || error instanceof RangeError) {
-      process.stderr.write(`l4hurd ${command}: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    return reportFailure(command, error, synopsisLine(spec));
   }
 }
 
-async function boot(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      ram: { type: 'string' },
-      profile: { type: 'string' },
-      'max-cycles': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      trace: { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (positionals.length > 1) throw new UsageError('boot takes at most one image');
-  const ramBytes = values.ram === undefined ? undefined : parseSize(values.ram);
-  const maxCycles = values['max-cycles'] === undefined ? undefined : parseCount(values['max-cycles']);
-  const trace = values.trace === undefined ? undefined : traceWriter(values.trace);
-  let imagePath = positionals[0];
-  if (imagePath === undefined) {
-    if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
-    imagePath = DEFAULT_IMAGE;
-  }
-  let image: Uint8Array;
+function output(text: string): number {
   try {
-    image = new Uint8Array(readFileSync(imagePath));
-  } catch {
-    throw new LoadError(`cannot read the image ${imagePath}`);
+    writeOut(text);
+    return 0;
+  } catch (error) {
+    return reportFailure(undefined, error);
   }
-  const result = bootImage(image, {
-    ramBytes,
-    profile: values.profile,
-    maxCycles,
-    trace,
-    console: (text) => process.stdout.write(text),
-  });
-  if (values.json) process.stdout.write(JSON.stringify(result.counters) + '\n');
-  else {
-    process.stdout.write('counters:\n');
-    for (const [name, value] of Object.entries(result.counters)) process.stdout.write(`  ${name.padEnd(16)} ${value}\n`);
-  }
-  return result.exitStatus;
 }
 
-function traceWriter(kinds: string): (event: TraceEvent) => void {
-  const wanted = new Set<string>(kinds === 'all' ? TRACE_KINDS : kinds.split(','));
-  for (const kind of wanted) if (!TRACE_KINDS.includes(kind as TraceKind)) throw new UsageError(`unknown trace kind '${kind}'`);
-  return (event) => {
-    if (wanted.has(event.kind)) process.stdout.write(`[${event.cycle}] ${event.kind} ${event.thread >>> 14}.${event.thread & 0x3fff} ${event.text}\n`);
+type Values = Readonly<Record<string, string | boolean | undefined>>;
+
+async function boot(values: Values, imagePath: string | undefined): Promise<number> {
+  const machine = machineOptions(values);
+  let path = imagePath;
+  if (path === undefined) {
+    if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
+    path = DEFAULT_IMAGE;
+  }
+  const image = readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
+  return bootContained({ command: 'boot', image, ...machine });
+}
+
+async function run(values: Values, file: string, args: readonly string[]): Promise<number> {
+  const machine = machineOptions(values);
+  const commandLine = args.join(' ');
+  const bytes = new TextEncoder().encode(commandLine).length;
+  if (bytes >= COMMAND_LINE_BYTES) throw new UsageError(`the program's arguments take ${bytes} bytes; a command line holds at most ${COMMAND_LINE_BYTES - 1}`);
+  const entry = resolve(file);
+  if (!/\.[cm]?ts$/.test(entry)) throw new UsageError(`${file}: a TypeScript file (.ts) is needed`);
+  const system = readConfig(DEFAULT_CONFIG).filter((m) => m.kind === 'kernel' || m.kind === 'sigma0' || m.kind === 'root' || (m.kind === 'program' && SYSTEM_PROGRAMS.includes(m.name)));
+  const base = dirname(DEFAULT_CONFIG);
+  const modules: ModuleConfig[] = system.map((m) => ({ ...m, entry: m.entry && resolve(base, m.entry), file: m.file && resolve(base, m.file) }));
+  modules.push({ name: programName(entry, modules), kind: 'program', entry, commandLine });
+  const image = await buildModules(modules, base, `l4hurd run ${file}`);
+  return bootContained({ command: 'run', image, ...machine });
+}
+
+/** The module name of a user's program: its file name, made a valid and unused module name. */
+function programName(entry: string, taken: readonly ModuleConfig[]): string {
+  const stem = basename(entry).replace(/\.[cm]?ts$/, '').replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 28) || 'program';
+  let name = stem;
+  for (let n = 2; taken.some((m) => m.name === name); n++) name = `${stem}-${n}`;
+  return name;
+}
+
+async function build(values: Values): Promise<number> {
+  const config = typeof values.config === 'string' ? values.config : DEFAULT_CONFIG;
+  const out = typeof values.out === 'string' ? values.out : typeof values.config === 'string' ? config.replace(/\.json$/, '') + '.img' : DEFAULT_IMAGE;
+  if (out === config) throw new BuildError(`--out ${out} would overwrite the config`);
+  const image = await buildImage(config, out);
+  writeOut(`built ${out} (${image.length} bytes)\n`);
+  return 0;
+}
+
+async function bench(json: boolean): Promise<number> {
+  const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()) };
+  const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
+  writeOut(rows.join('\n') + '\n');
+  if (json) writeOut(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+function machineOptions(values: Values): { ramBytes: number; profile?: string; maxCycles?: number; json: boolean; trace?: readonly TraceKind[]; hostMemoryBytes: number } {
+  return {
+    ramBytes: values.ram === undefined ? DEFAULT_RAM : parseSize('--ram', String(values.ram)),
+    profile: profileOption(values.profile),
+    maxCycles: values['max-cycles'] === undefined ? undefined : parseCount(String(values['max-cycles'])),
+    json: values.json === true,
+    trace: values.trace === undefined ? undefined : traceKinds(String(values.trace)),
+    hostMemoryBytes: values['host-memory'] === undefined ? DEFAULT_HOST_MEMORY : parseHostMemory(String(values['host-memory'])),
   };
 }
 
-/** "64M", "256MiB", "1G", "65536": bytes. */
-export function parseSize(text: string): number {
+function profileOption(value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const name = String(value);
+  if (!Object.hasOwn(PROFILES, name)) throw new UsageError(`unknown CPU profile '${name}': known profiles are ${Object.keys(PROFILES).join(', ')}`);
+  return name;
+}
+
+function traceKinds(text: string): TraceKind[] {
+  const kinds = text === 'all' ? [...TRACE_KINDS] : text.split(',');
+  for (const kind of kinds) if (!TRACE_KINDS.includes(kind as TraceKind)) throw new UsageError(`unknown trace kind '${kind}'`);
+  return kinds as TraceKind[];
+}
+
+/** "64M", "256MiB", "1G", "65536": bytes, a whole number of 4 KiB pages up to 4G. */
+export function parseSize(option: string, text: string): number {
+  const bytes = sizeInBytes(option, text);
+  if (bytes % 4096 !== 0 || bytes > 2 ** 32) throw new UsageError(`${option} ${text}: a whole number of 4 KiB pages up to 4G is needed`);
+  return bytes;
+}
+
+function parseHostMemory(text: string): number {
+  const bytes = sizeInBytes('--host-memory', text);
+  if (bytes < 16 * 1024 * 1024) throw new UsageError(`--host-memory ${text}: at least 16M is needed`);
+  return bytes;
+}
+
+function sizeInBytes(option: string, text: string): number {
   const match = /^(\d+)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`--ram ${text}: give bytes, or a number with K, M or G`);
+  if (!match) throw new UsageError(`${option} ${text}: give bytes, or a number with K, M or G`);
   const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
   const bytes = Number(match[1]) * scale;
-  if (!Number.isSafeInteger(bytes) || bytes % 4096 !== 0 || bytes > 2 ** 32) throw new UsageError(`--ram ${text}: a whole number of 4 KiB pages up to 4G is needed`);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${option} ${text}: too large`);
   return bytes;
 }
 
@@ -164,7 +307,7 @@ function isStale(image: string): boolean {
     if (stat.isDirectory()) return readdirSync(path).some((name) => newer(join(path, name)));
     return stat.mtimeMs > built;
   };
-  return ['kernel', 'libl4', 'servers', 'images'].some((folder) => existsSync(join(ROOT, folder)) && newer(join(ROOT, folder)));
+  return ['kernel', 'libl4', 'libhurd-mm', 'servers', 'images', 'tools/build.ts', 'tools/image.ts'].some((path) => existsSync(join(ROOT, path)) && newer(join(ROOT, path)));
 }
 
 function formatNumber(value: number): string {

@@ -38,6 +38,8 @@ export const MAX_MODULES = 64;
 export const NAME_BYTES = 32;
 export const COMMAND_LINE_BYTES = 80;
 export const PAYLOAD_ALIGN = 4096;
+/** The largest image the format allows: its length is a u32. */
+export const MAX_IMAGE_BYTES = 0xffffffff;
 
 export const ModuleKind = { kernel: 1, sigma0: 2, root: 3, program: 4, data: 5 } as const;
 export type ModuleKindName = keyof typeof ModuleKind;
@@ -76,6 +78,7 @@ export function encodeImage(modules: readonly ImageModule[]): Uint8Array {
     return at;
   });
   const length = modules.length === 0 ? tableEnd : offsets[offsets.length - 1]! + modules[modules.length - 1]!.payload.length;
+  if (length > MAX_IMAGE_BYTES) throw new ImageError(`the image would be ${length} bytes: the format allows at most ${MAX_IMAGE_BYTES}`);
   const image = new Uint8Array(length);
   const view = new DataView(image.buffer);
   const encoder = new TextEncoder();

@@ -9,19 +9,21 @@
 // modules and boot information as boot-loader memory (type 0xE), which sigma0 hands out by exact
 // address only.
 //
-// Trust model: module code runs in a node:vm context created empty, with string code generation
-// (eval, new Function) and WebAssembly off: no process, require, import(), file system, timers
-// or host globals. It reaches the outside only through the objects the kernel hands it (the
-// program environment). A vm context stops accidents and casual escapes; it is not a hardened
-// sandbox: code that walks from a host object's constructor to the host's Function gets out.
-// Images are meant to be built from code one trusts.
+// Trust model: module code runs in a guest context (tools/guest-context.ts): a node:vm context
+// created empty, with string code generation and WebAssembly off, no promises, wall clock or
+// host globals, and instrumented with the step budget (tools/instrument.ts), so a loop that never
+// calls its environment is stopped deterministically. It reaches the outside only through the
+// objects the kernel hands it (the program environment). A vm context stops accidents and casual
+// escapes; it is not a hardened sandbox: code that walks from a host object's constructor to the
+// host's Function gets out. Images are meant to be built from code one trusts.
 
-import { runInContext, createContext } from 'node:vm';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { Machine } from '../emulator/machine.ts';
 import { hex32 } from '../emulator/paging.ts';
 import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
+import { evaluateInGuestContext } from './guest-context.ts';
+import { InstrumentError } from './instrument.ts';
 import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
@@ -31,6 +33,17 @@ const MEMORY_TYPE_BOOT = 0xe;
 export const MIN_RAM = 8 * 1024 * 1024;
 /** The cycle limit when none is given: 10^10 cycles, 13.6 s of emulated time on the p3. */
 export const DEFAULT_MAX_CYCLES = 1e10;
+
+/**
+ * The kernel failed while it ran: a host exception in the kernel's own code (a kernel bug, or the
+ * kernel module of an image built elsewhere), not anything a program did.
+ */
+export class KernelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelError';
+  }
+}
 
 /** The image cannot be booted on this machine: the message names why, in one line. */
 export class LoadError extends Error {
@@ -53,6 +66,8 @@ export interface BootOptions {
    * tests and tools that watch the machine during the run (from a trace callback, say).
    */
   readonly onStart?: (booted: { readonly machine: Machine; readonly kernel: Kernel; readonly introspect: (module: string) => unknown }) => void;
+  /** Steps a module may run while the clock stands still (tools/guest-context.ts; default STALL_STEPS). */
+  readonly stallSteps?: number;
 }
 
 /** The final counters, with the stable names `l4hurd boot --json` prints. */
@@ -95,7 +110,7 @@ interface Placed {
   readonly base: number;
 }
 
-/** Validates, loads and boots an image, and runs it to its end. Throws ImageError or LoadError. */
+/** Validates, loads and boots an image, and runs it to its end. Throws ImageError, LoadError or KernelError, or what a sink threw. */
 export function bootImage(image: Uint8Array, options: BootOptions = {}): BootResult {
   const modules = parseImage(image);
   const ramBytes = options.ramBytes ?? 64 * 1024 * 1024;
@@ -115,7 +130,25 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     throw new LoadError(`the image's modules need RAM up to ${bootInfoEnd} bytes, the machine has ${ramBytes} (use --ram)`);
   }
 
-  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: options.console });
+  // The console and trace sinks are the caller's (the CLI writes them to standard output): an
+  // exception from one ends the boot and reaches the caller as it was thrown, never as a kernel
+  // failure, whatever kernel code was running when it was raised.
+  let sinkFailure: { readonly error: unknown } | null = null;
+  const guarded = <T,>(sink: ((value: T) => void) | undefined): ((value: T) => void) | undefined =>
+    sink &&
+    ((value: T) => {
+      if (sinkFailure) throw sinkFailure.error;
+      try {
+        sink(value);
+      } catch (error) {
+        sinkFailure = { error };
+        throw error;
+      }
+    });
+  const rethrowSinkFailure = (): void => {
+    if (sinkFailure) throw sinkFailure.error;
+  };
+  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console) });
   const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
   log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
   log(`kernel memory ${hex32(KERNEL_BASE)}-${hex32(KERNEL_BASE + kernelSize)} (reserved)`);
@@ -127,7 +160,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
 
   // Evaluate every bundle, each in its own empty context.
   const exportsOf = new Map<ParsedModule, Record<string, unknown>>();
-  for (const { module } of placed) if (module.kind !== 'data') exportsOf.set(module, evaluateBundle(module));
+  for (const { module } of placed) if (module.kind !== 'data') exportsOf.set(module, evaluateBundle(module, machine, options.stallSteps));
   const bodyOf = (module: ParsedModule): ProgramBody => {
     const body = exportsOf.get(module)!.default;
     if (typeof body !== 'function') throw new LoadError(`module ${module.name}: its bundle has no default export to run`);
@@ -148,12 +181,13 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     memoryDescriptors,
     bootInfo,
     programs: programs.map(bodyOf),
-    trace: options.trace,
+    trace: guarded(options.trace),
   };
   let kernel: Kernel;
   try {
     kernel = new (KernelClass as new (hw: Machine, config: KernelConfig) => Kernel)(machine, config);
   } catch (error) {
+    rethrowSinkFailure();
     throw new LoadError(`the kernel did not start: ${describe(error)}`);
   }
 
@@ -184,8 +218,9 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   try {
     run = kernel.run({ maxCycles: options.maxCycles ?? DEFAULT_MAX_CYCLES });
   } catch (error) {
-    // A kernel bug, not a guest's doing: report it as such, with what the machine had printed.
-    throw new Error(`kernel failure: ${describe(error)}`);
+    rethrowSinkFailure();
+    // A kernel bug, not a guest's doing: report it as such.
+    throw new KernelError(`kernel failure: ${describe(error)}`);
   }
   const exitStatus = run.reason === 'shutdown' ? run.exitStatus! : run.reason === 'max-cycles' ? EXIT_MAX_CYCLES : EXIT_IDLE;
   if (run.reason === 'max-cycles') machine.console.write(`laden: stopped at the cycle limit (${run.cycles} cycles)\n`);
@@ -207,27 +242,23 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
 }
 
-/** Runs a bundle in a fresh, empty context and returns what it exported. */
-function evaluateBundle(module: ParsedModule): Record<string, unknown> {
+/** Runs a bundle in a guest context of its own (tools/guest-context.ts) and returns what it exported. */
+function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: number | undefined): Record<string, unknown> {
   let code: string;
   try {
     code = new TextDecoder('utf-8', { fatal: true }).decode(module.payload);
   } catch {
     throw new LoadError(`module ${module.name}: payload is not UTF-8 JavaScript`);
   }
-  const context = createContext(Object.create(null), { name: `l4hurd:${module.name}`, codeGeneration: { strings: false, wasm: false } });
   try {
-    runInContext('delete globalThis.console;', context);
-    const exported: unknown = runInContext(`${code}\n;typeof l4hurdModule === 'undefined' ? undefined : l4hurdModule`, context, {
-      filename: `${module.name}.js`,
-      timeout: 5000,
-    });
+    const exported = evaluateInGuestContext(code, { name: module.name, clock: () => machine.cpu.cycles, stallSteps, instrumented: module.kind !== 'kernel' });
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
     // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
     const { default: body, Kernel, introspect } = exported as Record<string, unknown>;
     return { default: body, Kernel, introspect };
   } catch (error) {
     if (error instanceof LoadError) throw error;
+    if (error instanceof InstrumentError) throw new LoadError(`module ${module.name}: ${error.message}`);
     throw new LoadError(`module ${module.name}: cannot be evaluated: ${describe(error)}`);
   }
 }

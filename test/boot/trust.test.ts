@@ -1,15 +1,20 @@
-// The trust boundary (tools/loader.ts, README.md "Trust model"): a program module runs in an
-// empty vm context with code generation and WebAssembly off, and reaches the outside only through
-// its program environment. Programs under test/boot/programs/ try the usual ways out, and raise
-// exceptions with and without the runtime to catch them; the host process must not notice.
+// The trust boundary (tools/guest-context.ts, README.md "Trust model"): a program module runs in
+// an empty vm context with code generation off and no promises, blocking waits, garbage-collector
+// observers or wall clock, and reaches the outside only through its program environment.
+// Programs under test/boot/programs/ try the usual ways out, and raise exceptions with and
+// without the runtime to catch them; the host process must not notice. What cannot run on the
+// machine at all (async functions, import()) is refused by the builder and by the loader.
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemModules } from '../support/system-modules.ts';
 import { buildImage } from '../../tools/build.ts';
-import { bootImage, type BootResult } from '../../tools/loader.ts';
+import { BuildError } from '../../tools/build.ts';
+import { encodeImage, parseImage } from '../../tools/image.ts';
+import { LoadError, bootImage, type BootResult } from '../../tools/loader.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BOOT_OPTIONS = { ramBytes: 32 * 1024 * 1024, maxCycles: 1e8 } as const;
@@ -44,8 +49,9 @@ async function imageWith(configName: string, programs: readonly ProgramModule[])
 }
 
 /**
- * Boots `image` and gives pending promise callbacks (a program's import()) a chance to run, then
- * checks that the host was left alone: its exit code, and no file besides the configs in `dir`.
+ * Boots `image` and gives the host's event loop a turn (anything a program queued there would
+ * run), then checks that the host was left alone: its exit code, and no file besides the configs
+ * in `dir`.
  */
 async function bootAndCheckHost(image: Uint8Array): Promise<BootResult> {
   const exitCode = process.exitCode;
@@ -75,6 +81,7 @@ describe('the trust boundary', () => {
     const image = await imageWith('escape', [{ name: 'escape', entry: 'test/boot/programs/escape-attempts.ts', commandLine: `marker=${marker}` }]);
     const result = await bootAndCheckHost(image);
     const codeGeneration = 'EvalError: Code generation from strings disallowed for this context';
+    const noClock = "TypeError: there is no wall clock on the machine (its time is the kernel's SystemClock)";
     const expected: ReadonlyArray<[string, string]> = [
       ['process', 'ReferenceError: process is not defined'],
       // esbuild's require shim finds no require in the context.
@@ -84,18 +91,32 @@ describe('the trust boundary', () => {
       ['eval', codeGeneration],
       ['new Function', codeGeneration],
       ['console.log', 'ReferenceError: console is not defined'],
-      ['WebAssembly', 'CompileError: WebAssembly.Module(): Wasm code generation disallowed by embedder'],
+      ['WebAssembly', "TypeError: Cannot read properties of undefined (reading 'Module')"],
       ["the environment's Function", codeGeneration],
       ["the environment's GeneratorFunction", codeGeneration],
+      ['Promise', 'ReferenceError: Promise is not defined'],
+      ['Atomics.wait', 'ReferenceError: Atomics is not defined'],
+      ['WeakRef', 'ReferenceError: WeakRef is not defined'],
+      ['FinalizationRegistry', 'ReferenceError: FinalizationRegistry is not defined'],
+      ['Date.now', noClock],
+      ['new Date()', noClock],
+      ['Date()', noClock],
+      ["a date's constructor", noClock],
+      ['Intl.DateTimeFormat', 'TypeError: Intl.DateTimeFormat is not a constructor'],
     ];
     const lines = result.output.split('\n').filter((line) => line.startsWith('trust: '));
+    const random = /^trust: Math\.random: (0\.\d{6}) (0\.\d{6})$/;
     expect(lines).toEqual([
       ...expected.map(([what, error]) => `trust: ${what}: refused (${error})`),
-      // import() only answers with a promise; had it loaded node:fs, the program would have
-      // written the marker file, which bootAndCheckHost looked for after the promise could settle.
-      'trust: import(): pending',
+      expect.stringMatching(random),
+      'trust: new Date(0): 1970-01-01T00:00:00.000Z',
       `trust: ${expected.length} attempts, 0 allowed`,
     ]);
+    // Math.random is seeded from the module's name: the same numbers on every run.
+    const [, a, b] = random.exec(lines[expected.length]!)!;
+    expect(a).not.toBe(b);
+    const again = await bootAndCheckHost(image);
+    expect(again.output).toBe(result.output);
     expect(existsSync(marker)).toBe(false);
     expect(result.output).toContain('wortel: escape exited with status 0\n');
     expect(result.exitStatus).toBe(0);
@@ -134,5 +155,29 @@ describe('the trust boundary', () => {
     expect(result.exitStatus).toBe(4);
     expect(result.kernel.counters.threadsHalted).toBe(1);
     expect(result.kernel.checkInvariants()).toEqual([]);
+  });
+
+  const unrunnable: ReadonlyArray<[string, string, RegExp]> = [
+    ['import()', "export default function* main() {\n  const name = 'node:fs';\n  void import(name);\n}\n", /uses import\(\): programs cannot load modules \(line \d+, column \d+ of the bundle, in [^)]*unrunnable-0\.ts\)$/],
+    ['an async function', 'export default function* main() {\n  const later = async () => 1;\n  void later;\n}\n', /uses an async function: programs are synchronous \(line \d+, column \d+ of the bundle, in [^)]*unrunnable-1\.ts\)$/],
+  ];
+  unrunnable.forEach(([what, source, message], i) => {
+    it(`a program using ${what} fails to build, and an image carrying one anyway is refused by the loader`, async () => {
+      const entry = join(dir, `unrunnable-${i}.ts`);
+      writeFileSync(entry, source);
+      const config = join(dir, `unrunnable-${i}.json`);
+      const system = systemModules();
+      writeFileSync(config, JSON.stringify({ modules: [...system, { name: 'bad', kind: 'program', entry }] }));
+      const failure = await buildImage(config).then(() => null, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(BuildError);
+      expect((failure as Error).message).toMatch(new RegExp(`^module bad: ${message.source}`));
+      // The same bundle in an image made by hand: the loader refuses it before anything runs.
+      writeFileSync(config, JSON.stringify({ modules: system }));
+      const modules = parseImage(await buildImage(config));
+      const bundle = new TextEncoder().encode(`var l4hurdModule = { default: function* () { ${what === 'import()' ? "import('node:fs');" : 'const f = async () => 1;'} } };`);
+      const image = encodeImage([...modules, { name: 'bad', kind: 'program', commandLine: '', payload: bundle }]);
+      expect(() => bootImage(image, BOOT_OPTIONS)).toThrow(LoadError);
+      expect(() => bootImage(image, BOOT_OPTIONS)).toThrow(/^module bad: uses (import\(\)|an async function)/);
+    });
   });
 });

@@ -9,9 +9,10 @@ import { PhysicalMemory } from '../../emulator/memory.ts';
 import { Access, Mmu, PageFault, type AccessKind, type Cpl, type MmuCounters } from '../../emulator/mmu.ts';
 import { PageTableBuilder } from '../../emulator/page-table-builder.ts';
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, PG_A, PG_D, PG_G, PG_P, PG_PS, PG_RW, PG_US } from '../../emulator/paging.ts';
-import { SeededRandom, sizeFromEnvironment } from '../support/random.ts';
+import { SeededRandom, sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 
-const OPS = sizeFromEnvironment('L4HURD_SOAK_OPS', 100_000);
+const DEFAULT_OPS = 100_000;
+const OPS = sizeFromEnvironment('L4HURD_SOAK_OPS', DEFAULT_OPS);
 const BASE = 0x40000000;
 const PAGES = 512; // two page tables' worth, more than any modelled TLB holds
 const LEAF_FLAGS = [PG_RW, PG_US, PG_A, PG_D, PG_G];
@@ -116,7 +117,7 @@ describe('determinism', () => {
       }
       const other = run(profile, 7, false);
       expect(other.trace).not.toBe(first.trace);
-    });
+    }, timeoutFor(3 * OPS, 3 * DEFAULT_OPS));
 
     it(`${profile}: the host-side shadow never changes a hit, a miss or a cycle`, () => {
       const withShadow = run(profile, 99, false);
@@ -126,6 +127,6 @@ describe('determinism', () => {
       expect({ ...withoutShadow.counters, staleTranslations: 0 }).toEqual(withShadow.counters);
       // Random edits without INVLPG are stale uses, and the check saw them.
       expect(withoutShadow.counters.staleTranslations).toBeGreaterThan(0);
-    });
+    }, timeoutFor(OPS, DEFAULT_OPS));
   }
 });

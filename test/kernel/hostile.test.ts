@@ -60,10 +60,11 @@ import {
 } from '../../libl4/abi.ts';
 import { ROOT_SPACE } from '../../kernel/mapping-database.ts';
 import { sigma0 } from '../../servers/sigma0.ts';
-import { SeededRandom, sizeFromEnvironment } from '../support/random.ts';
+import { SeededRandom, sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 import { ROOT_ID, SIGMA0_ID, boot, tid } from './support.ts';
 
-const CALLS = sizeFromEnvironment('L4HURD_FUZZ_CALLS', 100_000);
+const DEFAULT_CALLS = 100_000;
+const CALLS = sizeFromEnvironment('L4HURD_FUZZ_CALLS', DEFAULT_CALLS);
 const SEED = sizeFromEnvironment('L4HURD_FUZZ_SEED', 0x4c34);
 /** Calls of each of the two determinism runs. */
 const REPEAT_CALLS = Math.min(CALLS, 5_000);
@@ -982,7 +983,7 @@ describe('hostile input', () => {
     const kernelFrames = allNodes(b).filter((node) => k.kmem.contains(node.frame));
     expect(kernelFrames.map((node) => `space ${node.space} ${node.address.toString(16)} -> ${node.frame.toString(16)}`)).toEqual([]);
     expect(b.machine.cpu.counters.staleTranslations).toBe(0);
-  });
+  }, timeoutFor(CALLS, DEFAULT_CALLS));
 
   it(`is deterministic: two runs of ${REPEAT_CALLS} calls with the same seed agree`, () => {
     const runs = [fuzz(REPEAT_CALLS, SEED), fuzz(REPEAT_CALLS, SEED)];

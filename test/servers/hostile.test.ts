@@ -3,10 +3,11 @@
 // holds after every request, the mapping invariant whenever it waits, nobody's private data
 // changes and nothing is leaked. L4HURD_HOSTILE_OPS sets the requests per attacker.
 import { describe, expect, it } from 'vitest';
-import { sizeFromEnvironment } from '../support/random.ts';
+import { sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 import { bootHurd, linesOf } from '../support/hurd.ts';
 
-const OPS = sizeFromEnvironment('L4HURD_HOSTILE_OPS', 400);
+const DEFAULT_OPS = 400;
+const OPS = sizeFromEnvironment('L4HURD_HOSTILE_OPS', DEFAULT_OPS);
 
 describe('physmem against hostile clients', () => {
   for (const seed of [1, 2]) {
@@ -29,6 +30,6 @@ describe('physmem against hostile clients', () => {
       expect(boot.mappings.checks).toBeGreaterThan(OPS);
       expect(boot.result.kernel.checkInvariants()).toEqual([]);
       expect(boot.result.machine.cpu.counters.staleTranslations).toBe(0);
-    });
+    }, timeoutFor(OPS, DEFAULT_OPS));
   }
 });

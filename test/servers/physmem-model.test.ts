@@ -7,7 +7,7 @@ import { Errno, Refusal } from '../../servers/errno.ts';
 import { checkPhysmem } from '../../servers/physmem/check.ts';
 import { Physmem, type Effect } from '../../servers/physmem/containers.ts';
 import { FramePool } from '../../servers/physmem/frames.ts';
-import { SeededRandom, sizeFromEnvironment } from '../support/random.ts';
+import { SeededRandom, sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 
 const POLICY = 4;
 const TASK_SERVER = 3;
@@ -402,8 +402,11 @@ describe('physmem model: guarantees and reclaim', () => {
   });
 });
 
+const DEFAULT_STEPS = 4000;
+const STEPS = sizeFromEnvironment('L4HURD_PHYSMEM_STEPS', DEFAULT_STEPS);
+
 describe('physmem model: a seeded random run keeps every invariant', () => {
-  it('thousands of random operations from three tasks, checked after each', () => {
+  it(`${STEPS} random operations from three tasks, checked after each`, () => {
     const rng = new SeededRandom(7);
     const random = (n: number): number => rng.below(n);
     const m = model(64, { reclaimTime: 100, defaultLockTime: 300 });
@@ -412,7 +415,7 @@ describe('physmem model: a seeded random run keeps every invariant', () => {
     m.setGuarantee(POLICY, B, 20);
     const outcomes = new Map<string, number>();
     let now = 0;
-    const steps = sizeFromEnvironment('L4HURD_PHYSMEM_STEPS', 4000);
+    const steps = STEPS;
     for (let step = 0; step < steps; step++) {
       const task = tasks[random(3)]!;
       const handles = [...(m.clients.get(task)?.references.keys() ?? [])];
@@ -467,5 +470,5 @@ describe('physmem model: a seeded random run keeps every invariant', () => {
     // The run exercised both successes and every kind of refusal it can meet.
     expect(outcomes.get('ok')).toBeGreaterThan(steps / 10);
     for (const code of ['EBADF', 'EINVAL', 'EPERM', 'EBUSY']) expect(outcomes.get(code), code).toBeGreaterThan(0);
-  });
+  }, timeoutFor(STEPS, DEFAULT_STEPS));
 });

@@ -29,3 +29,15 @@ export function sizeFromEnvironment(name: string, fallback: number): number {
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new RangeError(`${name} must be a positive integer, got '${value}'`);
   return parsed;
 }
+
+/** vitest's time limit of one test (vitest.config.ts), which sizes are scaled from. */
+export const TEST_TIMEOUT_MS = 120_000;
+
+/**
+ * The time limit of a test whose work grows with `size`, run by default at `defaultSize` within
+ * the suite's limit: the limit grows in proportion, so a larger size that passes is not failed
+ * by the clock (tests time nothing; the limit only stops a run that hangs).
+ */
+export function timeoutFor(size: number, defaultSize: number): number {
+  return Math.max(TEST_TIMEOUT_MS, Math.ceil((TEST_TIMEOUT_MS * size) / defaultSize));
+}
