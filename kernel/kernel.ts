@@ -76,6 +76,7 @@ export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch'
 export interface TraceEvent {
   readonly cycle: number;
   readonly kind: TraceKind;
+  /** The thread the event is about (for 'switch': the thread switched from, nil for the first). */
   readonly thread: number;
   readonly text: string;
 }
@@ -147,6 +148,8 @@ export class Kernel {
   private readonly timeouts: Thread[] = [];
   /** The thread that ran last (a context switch is counted when another one runs). */
   private lastRun: Thread | null = null;
+  /** Its global id, kept after it is deleted, for the trace of the next switch (nil before any ran). */
+  private lastRunId = NILTHREAD;
   /** Set by ThreadSwitch: the current thread gives up the rest of its turn. */
   yielding = false;
   private stopRequested = false;
@@ -606,11 +609,13 @@ export class Kernel {
     if (this.lastRun !== thread) {
       this.counters.contextSwitches++;
       cpu.charge(this.costs.contextSwitch);
-      if (this.trace) this.emit('switch', thread, `to ${formatId(thread.id)}`);
+      // The event names the thread switched from; its text, the thread switched to.
+      if (this.trace) this.trace({ cycle: cpu.cycles, kind: 'switch', thread: this.lastRunId, text: `to ${formatId(thread.id)}` });
     }
     if (((cpu.cr3 & ~0xfff) >>> 0) !== thread.space.pageDirectory) cpu.cr3 = thread.space.pageDirectory;
     this.current = thread;
     this.lastRun = thread;
+    this.lastRunId = thread.id;
     const start = cpu.cycles;
     this.hw.timer.arm(Math.min(start + Math.max(1, thread.remaining), limit));
     this.runThread(thread);
