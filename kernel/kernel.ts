@@ -27,18 +27,18 @@ import {
   mrOffset,
   type ProgramBody,
 } from '../libl4/abi.ts';
-import { kernelCosts, type KernelCosts } from './costs.ts';
-import { completeIpc, ipcCall } from './ipc.ts';
-import { KernelMemory } from './kernel-memory.ts';
-import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, writeKip, type MemoryDescriptor } from './kip.ts';
-import { MappingDatabase, type MappingNode } from './mapping-database.ts';
-import { PageTables, USER_TOP } from './page-table.ts';
-import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, createProgramEnv } from './program-env.ts';
-import { Space } from './space.ts';
-import { handleSyscall } from './syscalls.ts';
-import { ProgramText } from './text.ts';
-import { MAX_PRIORITY, Thread, ThreadState } from './thread.ts';
-import { PAGE_WALK_PAGES, fpageBase, fpageContains, timeoutMicroseconds } from './fpage.ts';
+import { kernelCosts, type KernelCosts } from './ia32/costs.ts';
+import { completeIpc, ipcCall } from './api/ipc.ts';
+import { KernelMemory } from './generic/kernel-memory.ts';
+import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, writeKip, type MemoryDescriptor } from './ia32/kip.ts';
+import { MappingDatabase, type MappingNode } from './generic/mapping-database.ts';
+import { PageTables, USER_TOP } from './ia32/page-table.ts';
+import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, createProgramEnv } from './ia32/program-env.ts';
+import { Space } from './generic/space.ts';
+import { handleSyscall } from './api/syscalls.ts';
+import { ProgramText } from './ia32/text.ts';
+import { MAX_PRIORITY, Thread, ThreadState } from './generic/thread.ts';
+import { PAGE_WALK_PAGES, fpageBase, fpageContains, timeoutMicroseconds } from './api/fpage.ts';
 
 export const DEFAULT_PRIORITY = 100;
 /** Default time slice: 10 ms, as in L4Ka::Pistachio. */

@@ -58,7 +58,7 @@ import {
   type ProgramBody,
   type ProgramEnv,
 } from '../../libl4/abi.ts';
-import { ROOT_SPACE } from '../../kernel/mapping-database.ts';
+import { ROOT_SPACE } from '../../kernel/generic/mapping-database.ts';
 import { sigma0 } from '../../servers/sigma0.ts';
 import { SeededRandom, sizeFromEnvironment } from '../support/random.ts';
 import { ROOT_ID, SIGMA0_ID, boot, tid } from './support.ts';

@@ -30,8 +30,8 @@ import {
   type ControlResult,
   type KernelInterfaceResult,
 } from '../../libl4/syscalls.ts';
-import { readMemoryDescriptors } from '../../kernel/kip.ts';
-import { ThreadState } from '../../kernel/thread.ts';
+import { readMemoryDescriptors } from '../../kernel/ia32/kip.ts';
+import { ThreadState } from '../../kernel/generic/thread.ts';
 import { ROOT_ID, boot, tid, type Booted } from './support.ts';
 
 const START = ExchangeControl.SetIp | ExchangeControl.SetSp | ExchangeControl.HaltValid;

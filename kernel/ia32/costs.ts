@@ -7,7 +7,7 @@
 // Pentium III about 55 cycles of C-path overhead over the IPC fast path and about 170 cycles for
 // a context switch plus TLB refill; the rest are estimates of the same order, marked so.
 
-import type { CpuProfile } from '../emulator/hardware.ts';
+import type { CpuProfile } from '../../emulator/hardware.ts';
 
 export interface KernelCosts {
   /** The IPC path (send and receive phase bookkeeping, partner lookup, queueing). */

@@ -11,12 +11,12 @@
 // overflow; user mappings are made page by page in 4 KiB pages; propagation and redirection are
 // not implemented.
 
-import { ANYLOCALTHREAD, ANYTHREAD, IpcError, NILTHREAD, TCR_ERROR_CODE, mrOffset } from '../libl4/abi.ts';
+import { ANYLOCALTHREAD, ANYTHREAD, IpcError, NILTHREAD, TCR_ERROR_CODE, mrOffset } from '../../libl4/abi.ts';
 import { PAGE_WALK_PAGES, fpageContains, fpageRange, timeoutMicroseconds } from './fpage.ts';
-import type { Kernel } from './kernel.ts';
-import type { MappingNode } from './mapping-database.ts';
-import { USER_TOP } from './page-table.ts';
-import { ThreadState, type Thread } from './thread.ts';
+import type { Kernel } from '../kernel.ts';
+import type { MappingNode } from '../generic/mapping-database.ts';
+import { USER_TOP } from '../ia32/page-table.ts';
+import { ThreadState, type Thread } from '../generic/thread.ts';
 
 const SEND = 0;
 const RECEIVE = 1;

@@ -2,7 +2,7 @@
 // registers and thread control registers are not here: they live in its UTCB in emulated memory
 // (`utcbPhysical`), as on IA-32, where the debugger and the thread itself can see them.
 
-import type { Op, ProgramBody, ProgramEnv } from '../libl4/abi.ts';
+import type { Op, ProgramBody, ProgramEnv } from '../../libl4/abi.ts';
 import type { Space } from './space.ts';
 
 /** Highest scheduling priority. */

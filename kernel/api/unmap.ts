@@ -10,9 +10,9 @@
 // dirty (D) as R|W.
 
 import { fpageRange } from './fpage.ts';
-import type { Kernel } from './kernel.ts';
-import { STATUS_ACCESSED, STATUS_DIRTY } from './page-table.ts';
-import type { Thread } from './thread.ts';
+import type { Kernel } from '../kernel.ts';
+import { STATUS_ACCESSED, STATUS_DIRTY } from '../ia32/page-table.ts';
+import type { Thread } from '../generic/thread.ts';
 
 export function unmap(k: Kernel, thread: Thread, control: number): void {
   const count = (control & 0x3f) + 1;

@@ -5,13 +5,13 @@
 // anything, answering a bad one with the X.2 error code in the ErrorCode TCR. Nothing a program
 // passes makes the kernel throw.
 
-import { TCR_PAGER, TCR_USER_DEFINED_HANDLE, ANYLOCALTHREAD, ANYTHREAD, ErrorCode, NILTHREAD, Syscall } from '../libl4/abi.ts';
+import { TCR_PAGER, TCR_USER_DEFINED_HANDLE, ANYLOCALTHREAD, ANYTHREAD, ErrorCode, NILTHREAD, Syscall } from '../../libl4/abi.ts';
 import { completeIpc, ipc } from './ipc.ts';
-import { KIP_AREA_LOG2, USER_BASE } from './kip.ts';
+import { KIP_AREA_LOG2, USER_BASE } from '../ia32/kip.ts';
 import { fpageBase, fpageContains, fpageRange, timeoutMicroseconds } from './fpage.ts';
-import type { Kernel } from './kernel.ts';
-import { USER_TOP } from './page-table.ts';
-import { MAX_PRIORITY, ThreadState, type Thread } from './thread.ts';
+import type { Kernel } from '../kernel.ts';
+import { USER_TOP } from '../ia32/page-table.ts';
+import { MAX_PRIORITY, ThreadState, type Thread } from '../generic/thread.ts';
 import { unmap } from './unmap.ts';
 
 /** Result word of ThreadControl, SpaceControl and friends. */
