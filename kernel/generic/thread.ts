@@ -1,9 +1,10 @@
-// Thread control blocks: what the kernel knows about one thread. The thread's message
-// registers and thread control registers are not here: they live in its UTCB in emulated memory
-// (`utcbPhysical`), as on IA-32, where the debugger and the thread itself can see them.
+// Thread control blocks and address spaces: what the kernel knows about one thread and about one
+// space. They refer to each other (a thread lives in a space, a space lists its threads), so they
+// share this file. The thread's message registers and thread control registers are not here: they
+// live in its UTCB in emulated memory (`utcbPhysical`), as on IA-32, where the debugger and the
+// thread itself can see them; a space's mappings are in its page tables and the mapping database.
 
 import type { Op, ProgramBody, ProgramEnv } from '../../libl4/abi.ts';
-import type { Space } from './space.ts';
 
 /** Highest scheduling priority. */
 export const MAX_PRIORITY = 255;
@@ -114,5 +115,27 @@ export class Thread {
   /** Can the scheduler run it? */
   get runnable(): boolean {
     return this.state === ThreadState.Ready && !this.halted && this.program !== null;
+  }
+}
+
+/** An address space: a page directory, the KIP and UTCB areas, and the frames behind its UTCBs. */
+export class Space {
+  readonly id: number;
+  readonly pageDirectory: number;
+  /** KIP and UTCB areas as fpages (0 until SpaceControl initialises the space). */
+  kipArea = 0;
+  utcbArea = 0;
+  initialized = false;
+  redirector = 0;
+  /** Threads living here, in creation order. */
+  readonly threads: Thread[] = [];
+  /** UTCB page (linear address) -> kernel frame backing it. */
+  readonly utcbFrames = new Map<number, number>();
+  /** Cycles spent by its threads. */
+  cycles = 0;
+
+  constructor(id: number, pageDirectory: number) {
+    this.id = id;
+    this.pageDirectory = pageDirectory;
   }
 }

@@ -1,0 +1,56 @@
+// Message transfer between two UTCBs: MR0's tag (without the sender's flags), the untyped words
+// and the typed items, with the map and grant items performed on the way.
+//
+// X.2: at most 63 words follow MR0; typed items come in pairs; a map or grant item needs a
+// receive window (BR0) that is not nil. Any of these broken, or an item of another kind, is a
+// message overflow (error 4) for both partners.
+
+import type { CpuPort } from '../../emulator/hardware.ts';
+import { IpcError } from '../../libl4/abi.ts';
+import type { Thread } from '../generic/thread.ts';
+import type { KernelCosts } from '../ia32/costs.ts';
+import type { Utcbs } from '../ia32/utcb.ts';
+import type { MapItems } from './map-items.ts';
+
+/** Typed-item kinds in bits 1-3 of an item's first word. */
+const MAP_ITEM = 0x8;
+const GRANT_ITEM = 0xa;
+
+export class MessageTransfer {
+  private readonly utcbs: Utcbs;
+  private readonly cpu: CpuPort;
+  private readonly costs: KernelCosts;
+  private readonly mapItems: MapItems;
+
+  constructor(utcbs: Utcbs, cpu: CpuPort, costs: KernelCosts, mapItems: MapItems) {
+    this.utcbs = utcbs;
+    this.cpu = cpu;
+    this.costs = costs;
+    this.mapItems = mapItems;
+  }
+
+  /** Copies the message from `sender` to `receiver` and performs its items. 0 or an IPC error code. */
+  transfer(sender: Thread, receiver: Thread): number {
+    const utcbs = this.utcbs;
+    const tag = utcbs.readMr(sender, 0);
+    const untyped = tag & 0x3f;
+    const typed = (tag >>> 6) & 0x3f;
+    if (untyped + typed > 63) return IpcError.MessageOverflow;
+    const words = untyped + typed;
+    utcbs.copyWords(receiver, sender, words);
+    this.cpu.charge(this.costs.perWord * (words + 1));
+    utcbs.writeMr(receiver, 0, (tag & 0xffff0fff) >>> 0);
+    if (typed === 0) return 0;
+    if (typed & 1) return IpcError.MessageOverflow;
+    const acceptor = utcbs.readBr(receiver, 0);
+    const window = (acceptor & ~0xf) >>> 0;
+    for (let i = untyped + 1; i < untyped + typed; i += 2) {
+      const word0 = utcbs.readMr(sender, i);
+      const kind = word0 & 0xe;
+      if (kind !== MAP_ITEM && kind !== GRANT_ITEM) return IpcError.MessageOverflow; // string items: not supported
+      if (window === 0) return IpcError.MessageOverflow;
+      this.mapItems.transfer(sender, receiver, word0, utcbs.readMr(sender, i + 1), window, kind === GRANT_ITEM);
+    }
+    return 0;
+  }
+}
