@@ -56,6 +56,11 @@ export const SYSCALL_NAMES: readonly string[] = Object.keys(Syscall);
 //   0x040   BR0..BR32 (33 words)
 //   0x100   MR0..MR63 (64 words)
 export const UTCB_SIZE = 512;
+/**
+ * ThreadControl's UTCB location -1: "not set" when creating a thread (it is created inactive, its
+ * location given by a later ThreadControl) and "unchanged" when modifying one.
+ */
+export const UTCB_LOCATION_NOT_SET = 0xffffffff;
 export const TCR_MY_GLOBAL_ID = 0x00;
 export const TCR_PROCESSOR_NO = 0x04;
 export const TCR_USER_DEFINED_HANDLE = 0x08;

@@ -1,5 +1,8 @@
-// ExchangeRegisters: read and change a thread of the caller's own space: cancel its IPC, halt or
-// resume it, set its SP, IP, flags, user handle and pager; the old values come back.
+// ExchangeRegisters: read and change a thread of the caller's own space, or a thread whose pager
+// lives in the caller's space: cancel its IPC, halt or resume it, set its SP, IP, flags, user
+// handle and pager; the old values come back. (The pager's reach is L4Ka::Pistachio's
+// "pagerexregs" extension of X.2, which l4test's pagers use to abort their clients' faults; a
+// local id names a thread of the caller's own space only.)
 //
 // Control bits (libl4/abi.ts ExchangeControl): h 0 (with HaltValid 8: the new halt state), r 1
 // cancel receive, s 2 cancel send, S 3, I 4, F 5, u 6, p 7 set SP, IP, flags, handle, pager. The
@@ -45,7 +48,7 @@ export function exchangeRegisters(
 ): number[] {
   const { threads, utcbs, ipc, scheduler, lifecycle } = parts;
   const target = dest & 0x3f ? threads.byId(dest) : dest !== NILTHREAD && dest !== ANYLOCALTHREAD ? threads.byLocalId(caller.space, dest) : undefined;
-  if (!target || target.space !== caller.space) {
+  if (!target || (target.space !== caller.space && threads.byId(utcbs.readTcr(target, TCR_PAGER))?.space !== caller.space)) {
     utcbs.setError(caller, ErrorCode.InvalidThread);
     return [NILTHREAD, 0, 0, 0, 0, 0, 0];
   }

@@ -3,11 +3,15 @@
 //
 // X.2: ThreadControl(dest, space, scheduler, pager, utcbLocation) deletes dest with space nil,
 // creates it (in the space of `space`, or in a new space when space = dest) or modifies it; a
-// non-nil pager activates an inactive thread, which then waits for its start message. Every
-// argument is checked before anything changes. SpaceControl's first call on a space sets its KIP
-// and UTCB areas. Moving a thread to another space is refused (kernel/README.md).
+// non-nil pager activates an inactive thread, which then waits for its start message. UTCB
+// location -1 leaves the location unset on creation (the thread must then be created inactive)
+// and unchanged on modification, so a thread can be made in a new space before SpaceControl has
+// set the space's UTCB area, as l4test's create_thread does. Every argument is checked before
+// anything changes. SpaceControl's first call on a space sets its KIP and UTCB areas; threads
+// already there must have their UTCBs inside the new area, unless theirs is not set. Moving a
+// thread to another space is refused (kernel/README.md).
 
-import { ANYTHREAD, ErrorCode, NILTHREAD, TCR_PAGER } from '../../libl4/abi.ts';
+import { ANYTHREAD, ErrorCode, NILTHREAD, TCR_PAGER, UTCB_LOCATION_NOT_SET } from '../../libl4/abi.ts';
 import type { ThreadTable } from '../generic/thread-table.ts';
 import type { Thread } from '../generic/thread.ts';
 import { KIP_AREA_LOG2, USER_BASE } from '../ia32/kip.ts';
@@ -56,9 +60,11 @@ export function threadControl(parts: ThreadControlParts, caller: Thread, dest: n
     let space = spaceSpecifier === dest ? null : threads.byId(spaceSpecifier)?.space;
     if (space === undefined) return fail(utcbs, caller, ErrorCode.InvalidSpace);
     if (scheduler === NILTHREAD) return fail(utcbs, caller, ErrorCode.InvalidScheduler);
-    if (space && space.initialized && !validUtcbLocation(space.utcbArea, utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
+    const unset = utcbLocation === UTCB_LOCATION_NOT_SET;
+    if (unset && pager !== NILTHREAD) return fail(utcbs, caller, ErrorCode.UtcbArea); // an active thread needs its UTCB
+    if (!unset && space && space.initialized && !validUtcbLocation(space.utcbArea, utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
     if (pager !== NILTHREAD && (!space || !space.initialized)) return fail(utcbs, caller, ErrorCode.InvalidSpace);
-    if (space && space.threads.some((t) => t.alive && t.utcbAddress === utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
+    if (!unset && space && space.threads.some((t) => t.alive && t.utcbAddress === utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
     let created = false;
     if (!space) {
       space = spaces.create();
@@ -85,13 +91,15 @@ export function threadControl(parts: ThreadControlParts, caller: Thread, dest: n
     return fail(utcbs, caller, ErrorCode.InvalidSpace); // moving a thread to another space is not supported
   }
   const inactive = existing.utcbPhysical < 0;
-  if (utcbLocation !== 0xffffffff && utcbLocation !== existing.utcbAddress) {
+  if (utcbLocation !== UTCB_LOCATION_NOT_SET && utcbLocation !== existing.utcbAddress) {
     if (!inactive) return fail(utcbs, caller, ErrorCode.UtcbArea);
     if (existing.space.initialized && !validUtcbLocation(existing.space.utcbArea, utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
     if (existing.space.threads.some((t) => t !== existing && t.alive && t.utcbAddress === utcbLocation)) return fail(utcbs, caller, ErrorCode.UtcbArea);
   }
   if (pager !== NILTHREAD && inactive && !existing.space.initialized) return fail(utcbs, caller, ErrorCode.InvalidSpace);
-  if (utcbLocation !== 0xffffffff && inactive) existing.utcbAddress = utcbLocation;
+  const location = utcbLocation !== UTCB_LOCATION_NOT_SET ? utcbLocation : existing.utcbAddress;
+  if (pager !== NILTHREAD && inactive && location === UTCB_LOCATION_NOT_SET) return fail(utcbs, caller, ErrorCode.UtcbArea);
+  if (utcbLocation !== UTCB_LOCATION_NOT_SET && inactive) existing.utcbAddress = utcbLocation;
   if (scheduler !== NILTHREAD) existing.scheduler = scheduler;
   if (pager !== NILTHREAD) {
     if (inactive) {
@@ -116,7 +124,9 @@ export function spaceControl(parts: ThreadControlParts, caller: Thread, spaceSpe
     const utcb = fpageRange(utcbArea);
     if (!utcb || utcb.base + utcb.size > USER_TOP) return [fail(utcbs, caller, ErrorCode.UtcbArea), 0];
     if (kip.base < utcb.base + utcb.size && utcb.base < kip.base + kip.size) return [fail(utcbs, caller, ErrorCode.KipArea), 0];
-    if (space.threads.some((t) => !validUtcbLocation(utcbArea, t.utcbAddress))) return [fail(utcbs, caller, ErrorCode.UtcbArea), 0];
+    if (space.threads.some((t) => t.utcbAddress !== UTCB_LOCATION_NOT_SET && !validUtcbLocation(utcbArea, t.utcbAddress))) {
+      return [fail(utcbs, caller, ErrorCode.UtcbArea), 0];
+    }
     const error = spaces.initialize(space, kipArea, utcbArea);
     if (error) return [fail(utcbs, caller, error), 0];
   }

@@ -37,7 +37,7 @@ export class Thread {
   readonly id: number;
   readonly number: number;
   space: Space;
-  /** Local id: the UTCB's address in the space. */
+  /** Local id: the UTCB's address in the space (UTCB_LOCATION_NOT_SET until ThreadControl gives one). */
   utcbAddress: number;
   /** Physical address of the UTCB (-1 until the thread is activated). */
   utcbPhysical = -1;
