@@ -18,6 +18,7 @@ import { CR0_PE, CR0_PG, CR0_WP, type HardwareInterface } from '../emulator/hard
 import { NILTHREAD, SYSCALL_NAMES, type ProgramBody } from '../libl4/abi.ts';
 import { AddressSpaces } from './api/address-spaces.ts';
 import { Dispatcher, type RunResult } from './api/dispatch.ts';
+import { Exceptions } from './api/exceptions.ts';
 import { Ipc } from './api/ipc.ts';
 import { MapItems } from './api/map-items.ts';
 import { PageFaults } from './api/page-faults.ts';
@@ -141,6 +142,7 @@ export class Kernel {
     const mapItems = new MapItems(spaces, hw.cpu, hw.physical.size, this.costs, counters, tracer);
     const transfer = new MessageTransfer(utcbs, hw.cpu, this.costs, mapItems);
     let faults: PageFaults | null = null;
+    let exceptions: Exceptions | null = null;
     let lifecycle: ThreadLifecycle | null = null;
     const ipc = new Ipc({
       threads: this.threads,
@@ -153,6 +155,7 @@ export class Kernel {
       tracer,
       completions: {
         faultDone: (thread, error) => faults!.faultDone(thread, error),
+        exceptionDone: (thread, error) => exceptions!.exceptionDone(thread, error),
         start: (thread, ip, sp) => void lifecycle!.start(thread, ip, sp),
       },
     });
@@ -160,6 +163,8 @@ export class Kernel {
     this.lifecycle = lifecycle;
     const halt = lifecycle.halt.bind(lifecycle);
     faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt });
+    const start = (thread: Thread, ip: number, sp: number): void => void lifecycle!.start(thread, ip, sp);
+    exceptions = new Exceptions({ hw, costs: this.costs, counters, tracer, utcbs, ipc, halt, start });
     const syscalls: SystemCallParts = {
       hw,
       cpu: hw.cpu,
@@ -172,10 +177,11 @@ export class Kernel {
       lifecycle,
       utcbs,
       ipc,
+      exceptions,
       scheduler,
       syscallCounts: this.syscallCounts,
     };
-    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, lifecycle, syscalls });
+    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, exceptions, lifecycle, syscalls });
 
     // Paging on, in the kernel's own directory.
     hw.cpu.cr4 = this.pageTables.cr4;

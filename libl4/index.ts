@@ -9,3 +9,4 @@ export * from './error.ts';
 export * from './registers.ts';
 export * from './syscalls.ts';
 export * from './server.ts';
+export * from './exception.ts';

@@ -14,9 +14,10 @@ import type { Thread } from '../generic/thread.ts';
 import type { Timeouts } from '../generic/timeouts.ts';
 import { formatId, type Tracer } from '../generic/trace.ts';
 import type { KernelCosts } from '../ia32/costs.ts';
-import { runProgram, type TrapHandlers } from '../ia32/trap-entry.ts';
-import { NILTHREAD } from '../../libl4/abi.ts';
+import { describe, runProgram, type TrapHandlers } from '../ia32/trap-entry.ts';
+import { ExceptionNumber, NILTHREAD } from '../../libl4/abi.ts';
 import type { AddressSpaces } from './address-spaces.ts';
+import { ResumeKind, type Exceptions } from './exceptions.ts';
 import type { Ipc } from './ipc.ts';
 import type { PageFaults } from './page-faults.ts';
 import { handleSyscall, type SystemCallParts } from './syscalls.ts';
@@ -40,6 +41,7 @@ export interface DispatchParts {
   readonly spaces: AddressSpaces;
   readonly ipc: Ipc;
   readonly faults: PageFaults;
+  readonly exceptions: Exceptions;
   readonly lifecycle: ThreadLifecycle;
   readonly syscalls: SystemCallParts;
 }
@@ -160,14 +162,20 @@ export class Dispatcher implements TrapHandlers {
 
   shutdown(thread: Thread): void {
     if (!this.parts.spaces.isPrivileged(thread.space)) {
-      this.parts.lifecycle.halt(thread, 'shutdown refused: not a privileged thread');
+      this.parts.exceptions.raise(thread, ExceptionNumber.GeneralProtection, 0, ResumeKind.Continue, 'shutdown refused: not a privileged thread');
       return;
     }
     this.exitStatus = thread.trapNumber;
   }
 
-  programFailed(thread: Thread, reason: string): void {
-    this.parts.lifecycle.halt(thread, reason);
+  programRaised(thread: Thread, error: unknown): void {
+    // The generator has ended: only a new start can run the thread again.
+    thread.program = null;
+    this.parts.exceptions.raise(thread, ExceptionNumber.HostException, 0, ResumeKind.Restart, `program raised ${describe(error)}`);
+  }
+
+  invalidTrap(thread: Thread): void {
+    this.parts.exceptions.raise(thread, ExceptionNumber.InvalidOpcode, 0, ResumeKind.Continue, 'program yielded outside the environment');
   }
 
   programReturned(thread: Thread): void {

@@ -31,6 +31,8 @@ const TAG_ERROR = 1 << 15;
 export interface IpcCompletions {
   /** The thread's page-fault IPC ended (error 0: the pager replied). */
   faultDone(thread: Thread, error: number): void;
+  /** The thread's exception IPC ended (error 0: the handler replied). */
+  exceptionDone(thread: Thread, error: number): void;
   /** The start message (MR1 IP, MR2 SP) arrived for an activated thread. */
   start(thread: Thread, ip: number, sp: number): void;
 }
@@ -146,7 +148,7 @@ export class Ipc {
   /**
    * Ends `thread`'s IPC with `error` (0: success) in `phase`: sets the ErrorCode TCR and MR0's E
    * flag on failure, then resumes the thread: its system call returns, its page fault is retried,
-   * or, for the start message, its program starts.
+   * its exception handler's reply is taken, or, for the start message, its program starts.
    */
   complete(thread: Thread, error: number, phase: number): void {
     this.clearDeadline(thread);
@@ -159,6 +161,12 @@ export class Ipc {
     if (thread.fault) {
       thread.state = ThreadState.Ready;
       this.completions.faultDone(thread, error);
+      this.scheduler.makeReady(thread);
+      return;
+    }
+    if (thread.exception) {
+      thread.state = ThreadState.Ready;
+      this.completions.exceptionDone(thread, error);
       this.scheduler.makeReady(thread);
       return;
     }

@@ -6,15 +6,16 @@
 // passes makes the kernel throw. The calls themselves live beside this file, one mechanism each.
 
 import type { HardwareInterface } from '../../emulator/hardware.ts';
-import { ErrorCode, Syscall } from '../../libl4/abi.ts';
+import { ErrorCode, ExceptionNumber, Syscall } from '../../libl4/abi.ts';
 import type { Clock } from '../generic/clock.ts';
 import type { Thread } from '../generic/thread.ts';
 import type { Tracer } from '../generic/trace.ts';
 import type { KernelCosts } from '../ia32/costs.ts';
+import { ResumeKind, type Exceptions } from './exceptions.ts';
 import { exchangeRegisters, type ExchangeRegistersParts } from './exchange-registers.ts';
 import { fpageBase } from './fpage.ts';
 import type { Ipc } from './ipc.ts';
-import { FAILED, OK, fail } from './results.ts';
+import { OK, fail } from './results.ts';
 import { schedule, threadSwitch, type ScheduleParts } from './schedule.ts';
 import { spaceControl, threadControl, type ThreadControlParts } from './thread-control.ts';
 import { unmap, type UnmapParts } from './unmap.ts';
@@ -25,6 +26,7 @@ export interface SystemCallParts extends ThreadControlParts, ExchangeRegistersPa
   readonly clock: Clock;
   readonly tracer: Tracer;
   readonly ipc: Ipc;
+  readonly exceptions: Exceptions;
   /** System calls by number (counted here). */
   readonly syscallCounts: number[];
 }
@@ -82,8 +84,9 @@ export function handleSyscall(parts: SystemCallParts, thread: Thread): void {
       results = [privilegedNoop(parts, thread, (a(0) & 0x3f) < 64)];
       break;
     default:
-      parts.utcbs.setError(thread, ErrorCode.InvalidParameter);
-      results = [FAILED];
+      // Not a system call: #GP, with the number in EAX.
+      parts.exceptions.raise(thread, ExceptionNumber.GeneralProtection, number, ResumeKind.SystemCall, `invalid system call ${number}`);
+      return;
   }
   thread.resume = results;
 }

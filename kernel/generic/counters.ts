@@ -14,8 +14,10 @@ export interface KernelCounters {
   contextSwitches: number;
   /** Page faults taken (from programs' accesses). */
   pageFaults: number;
-  /** CPU exceptions entered: page faults and timer interrupts. */
+  /** CPU exceptions entered: page faults, timer interrupts and the exceptions of program threads. */
   exceptions: number;
+  /** Exceptions reported to an exception handler by exception IPC. */
+  exceptionIpcs: number;
   /** Time-slice interrupts taken (the end of a slice or the cycle limit). */
   timerInterrupts: number;
   /** Pages mapped by map items (not sigma0's own pages, which the kernel maps on its faults). */
@@ -38,6 +40,7 @@ export function newKernelCounters(): KernelCounters {
     contextSwitches: 0,
     pageFaults: 0,
     exceptions: 0,
+    exceptionIpcs: 0,
     timerInterrupts: 0,
     pagesMapped: 0,
     pagesGranted: 0,

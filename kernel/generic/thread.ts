@@ -25,6 +25,19 @@ export const ThreadState = {
 export type ThreadStateValue = (typeof ThreadState)[keyof typeof ThreadState];
 export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 'dead'];
 
+/** An exception being reported by IPC to the thread's exception handler. */
+export interface ExceptionInProgress {
+  number: number;
+  /** The IP the thread had (a reply with another IP starts it there). */
+  ip: number;
+  /** How the thread goes on after the reply with the same IP (api/exceptions.ts ResumeKind). */
+  resume: number;
+  /** What the console says if the thread is halted after all. */
+  reason: string;
+  /** MR0..MR12 as they were before the exception message (restored after the reply). */
+  readonly saved: number[];
+}
+
 /** A page fault being resolved by IPC to the pager: the access to retry and the saved registers. */
 export interface FaultInProgress {
   address: number;
@@ -75,6 +88,10 @@ export class Thread {
   fault: FaultInProgress | null = null;
   /** The record `fault` points to while a fault is in progress. */
   readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0] };
+  /** Set while an exception is being reported to the exception handler. */
+  exception: ExceptionInProgress | null = null;
+  /** The record `exception` points to while one is in progress. */
+  readonly exceptionRecord: ExceptionInProgress = { number: 0, ip: 0, resume: 0, reason: '', saved: new Array<number>(13).fill(0) };
 
   // Execution
   body: ProgramBody | null = null;

@@ -22,8 +22,10 @@ export interface TrapHandlers {
   print(thread: Thread): void;
   /** The shutdown request (the status is in the thread); the thread's turn ends. */
   shutdown(thread: Thread): void;
-  /** The program raised a host exception or yielded something that is not a trap. */
-  programFailed(thread: Thread, reason: string): void;
+  /** The program's body raised a host exception (its generator has ended). */
+  programRaised(thread: Thread, error: unknown): void;
+  /** The program yielded something that is not one of the trap tags (an invalid instruction). */
+  invalidTrap(thread: Thread): void;
   /** The program's body returned. */
   programReturned(thread: Thread): void;
 }
@@ -46,7 +48,7 @@ export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Sch
       done = step.done;
       trap = step.value;
     } catch (error) {
-      handlers.programFailed(thread, `program raised ${describe(error)}`);
+      handlers.programRaised(thread, error);
       return;
     }
     if (done) {
@@ -73,7 +75,7 @@ export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Sch
         handlers.shutdown(thread);
         return;
       default:
-        handlers.programFailed(thread, 'program yielded outside the environment');
+        handlers.invalidTrap(thread);
         return;
     }
   }
