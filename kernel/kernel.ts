@@ -15,10 +15,11 @@
 // This file only wires them together: each part gets the few others it uses.
 
 import { CR0_PE, CR0_PG, CR0_WP, type HardwareInterface } from '../emulator/hardware.ts';
-import { NILTHREAD, SYSCALL_NAMES, type ProgramBody } from '../libl4/abi.ts';
+import { NILTHREAD, SYSCALL_NAMES, UTCB_LOCATION_NOT_SET, type ProgramBody } from '../libl4/abi.ts';
 import { AddressSpaces } from './api/address-spaces.ts';
 import { Dispatcher, type RunResult } from './api/dispatch.ts';
 import { Exceptions } from './api/exceptions.ts';
+import { Interrupts } from './api/interrupts.ts';
 import { Ipc } from './api/ipc.ts';
 import { MapItems } from './api/map-items.ts';
 import { PageFaults } from './api/page-faults.ts';
@@ -143,6 +144,7 @@ export class Kernel {
     const transfer = new MessageTransfer(utcbs, hw.cpu, this.costs, mapItems);
     let faults: PageFaults | null = null;
     let exceptions: Exceptions | null = null;
+    let interrupts: Interrupts | null = null;
     let lifecycle: ThreadLifecycle | null = null;
     const ipc = new Ipc({
       threads: this.threads,
@@ -156,6 +158,7 @@ export class Kernel {
       completions: {
         faultDone: (thread, error) => faults!.faultDone(thread, error),
         exceptionDone: (thread, error) => exceptions!.exceptionDone(thread, error),
+        interruptDone: (thread, error) => interrupts!.done(thread, error),
         start: (thread, ip, sp) => void lifecycle!.start(thread, ip, sp),
       },
     });
@@ -165,6 +168,8 @@ export class Kernel {
     faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt });
     const start = (thread: Thread, ip: number, sp: number): void => void lifecycle!.start(thread, ip, sp);
     exceptions = new Exceptions({ hw, costs: this.costs, counters, tracer, utcbs, ipc, halt, start });
+    const createThread = (id: number, space: Space, scheduler: number): Thread | null => lifecycle!.create(id, space, UTCB_LOCATION_NOT_SET, scheduler, 0);
+    interrupts = new Interrupts({ hw, costs: this.costs, counters, tracer, threads: this.threads, ipc, createThread, kernelDirectory: directory });
     const syscalls: SystemCallParts = {
       hw,
       cpu: hw.cpu,
@@ -178,10 +183,11 @@ export class Kernel {
       utcbs,
       ipc,
       exceptions,
+      interrupts,
       scheduler,
       syscallCounts: this.syscallCounts,
     };
-    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, exceptions, lifecycle, syscalls });
+    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, exceptions, interrupts, lifecycle, syscalls });
 
     // Paging on, in the kernel's own directory.
     hw.cpu.cr4 = this.pageTables.cr4;

@@ -10,3 +10,4 @@ export * from './registers.ts';
 export * from './syscalls.ts';
 export * from './server.ts';
 export * from './exception.ts';
+export * from './interrupt.ts';

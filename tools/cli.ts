@@ -22,7 +22,8 @@ commands:
                    boot an image (default: the default image, built if needed); exits with the
                    root task's status (3: cycle limit reached, 4: idle without shutdown)
                    SIZE: bytes or with K, M, G (e.g. 64M); KINDS: comma-separated from
-                   syscall, ipc, fault, map, unmap, switch, halt, or all
+                   syscall, ipc, fault, map, unmap, switch, halt, exception,
+                   interrupt, or all
   build [--config FILE] [--out FILE]
                    build a boot image from a config (default: images/default.json)
   demo [--profile NAME]
@@ -34,7 +35,7 @@ commands:
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_CONFIG = join(ROOT, 'images/default.json');
 const DEFAULT_IMAGE = join(ROOT, 'dist/default.img');
-const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt'];
+const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt'];
 
 class UsageError extends Error {}
 

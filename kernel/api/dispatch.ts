@@ -2,10 +2,13 @@
 // accounts for what it used; idles the clock forward to the next timeout when nothing is ready.
 //
 // Time slices: the interval timer is armed with the rest of the thread's slice (or the cycle
-// limit, if that comes first). A thread whose slice runs out goes to the tail of its priority's
-// queue with a fresh slice, and the partner it woke by IPC loses its hand-off, so two threads
-// calling each other cannot starve the rest of their priority. The trap handlers here are what
-// ia32/trap-entry.ts calls for each trap of a program thread.
+// limit, or the next device interrupt a device has scheduled, whichever comes first). A thread
+// whose slice runs out goes to the tail of its priority's queue with a fresh slice, and the
+// partner it woke by IPC loses its hand-off, so two threads calling each other cannot starve the
+// rest of their priority. Device interrupts are taken whenever the CPU samples its interrupt
+// line: between a thread's steps, and before each dispatch; a handler of higher priority than
+// the running thread then runs at once. The trap handlers here are what ia32/trap-entry.ts calls
+// for each trap of a program thread.
 
 import type { HardwareInterface } from '../../emulator/hardware.ts';
 import type { KernelCounters } from '../generic/counters.ts';
@@ -18,6 +21,7 @@ import { describe, runProgram, type TrapHandlers } from '../ia32/trap-entry.ts';
 import { ExceptionNumber, NILTHREAD } from '../../libl4/abi.ts';
 import type { AddressSpaces } from './address-spaces.ts';
 import { ResumeKind, type Exceptions } from './exceptions.ts';
+import type { Interrupts } from './interrupts.ts';
 import type { Ipc } from './ipc.ts';
 import type { PageFaults } from './page-faults.ts';
 import { handleSyscall, type SystemCallParts } from './syscalls.ts';
@@ -42,6 +46,7 @@ export interface DispatchParts {
   readonly ipc: Ipc;
   readonly faults: PageFaults;
   readonly exceptions: Exceptions;
+  readonly interrupts: Interrupts;
   readonly lifecycle: ThreadLifecycle;
   readonly syscalls: SystemCallParts;
 }
@@ -58,6 +63,8 @@ export class Dispatcher implements TrapHandlers {
   private lastRun: Thread | null = null;
   /** Its global id, kept after it is deleted, for the trace of the next switch (nil before any ran). */
   private lastRunId = NILTHREAD;
+  /** Where the running thread's turn ends: the end of its slice or the cycle limit. */
+  private turnEnd = Infinity;
 
   constructor(parts: DispatchParts) {
     this.parts = parts;
@@ -74,6 +81,7 @@ export class Dispatcher implements TrapHandlers {
     const limit = options.maxCycles ?? Infinity;
     const cpu = this.hw.cpu;
     const timeouts = this.parts.timeouts;
+    const controller = this.hw.interrupts;
     this.stopRequested = false;
     for (;;) {
       const now = cpu.cycles;
@@ -81,11 +89,13 @@ export class Dispatcher implements TrapHandlers {
       if (this.stopRequested) return { reason: 'stopped', cycles: now, exitStatus: null };
       if (now >= limit) return { reason: 'max-cycles', cycles: now, exitStatus: null };
       if (!timeouts.empty) this.parts.ipc.expireTimeouts(now);
+      this.parts.interrupts.deliver(now);
       const thread = this.scheduler.takeNext();
       if (!thread) {
-        if (timeouts.empty) return { reason: 'idle', cycles: now, exitStatus: null };
-        // Idle until the next timeout (or the cycle limit).
-        const until = Math.min(timeouts.next, limit);
+        const raise = controller.nextRaise;
+        if (timeouts.empty && raise === Infinity) return { reason: 'idle', cycles: now, exitStatus: null };
+        // Idle until the next timeout or device interrupt (or the cycle limit).
+        const until = Math.min(timeouts.next, raise, limit);
         if (until > now) {
           cpu.charge(until - now);
           this.parts.counters.idleCycles += until - now;
@@ -109,7 +119,8 @@ export class Dispatcher implements TrapHandlers {
     this.lastRun = thread;
     this.lastRunId = thread.id;
     const start = cpu.cycles;
-    this.hw.timer.arm(Math.min(start + Math.max(1, thread.remaining), limit));
+    this.turnEnd = Math.min(start + Math.max(1, thread.remaining), limit);
+    this.hw.timer.arm(Math.min(this.turnEnd, this.hw.interrupts.nextRaise));
     runProgram(thread, this.hw, this.scheduler, this);
     this.hw.timer.disarm();
     this.scheduler.current = null;
@@ -146,14 +157,25 @@ export class Dispatcher implements TrapHandlers {
     this.parts.faults.pageFault(thread);
   }
 
-  /** The time-slice interrupt: entry and IRET are charged, the thread's slice is used up. */
-  interrupt(thread: Thread): void {
+  /**
+   * The interrupt line: device interrupts are delivered; then, at the end of the turn, the
+   * time-slice interrupt (entry and IRET charged, the slice used up) ends it. Before that the
+   * thread runs on, unless a handler of higher priority was woken.
+   */
+  interrupt(thread: Thread): boolean {
     const { hw, counters } = this.parts;
+    const now = hw.cpu.cycles;
+    this.parts.interrupts.deliver(now);
+    if (now < this.turnEnd) {
+      hw.timer.arm(Math.min(this.turnEnd, hw.interrupts.nextRaise));
+      return this.scheduler.highestReady() <= thread.priority && thread.runnable;
+    }
     counters.timerInterrupts++;
     counters.exceptions++;
     hw.timer.interrupts++;
     hw.cpu.charge(hw.profile.costs.exceptionEntry + hw.profile.costs.exceptionReturn);
     thread.remaining = 0;
+    return false;
   }
 
   print(thread: Thread): void {

@@ -35,6 +35,8 @@ export interface IpcCompletions {
   exceptionDone(thread: Thread, error: number): void;
   /** The start message (MR1 IP, MR2 SP) arrived for an activated thread. */
   start(thread: Thread, ip: number, sp: number): void;
+  /** An interrupt thread's call ended: acknowledged by its handler (error 0), or the handler went away. */
+  interruptDone(thread: Thread, error: number): void;
 }
 
 export interface IpcParts {
@@ -79,7 +81,7 @@ export class Ipc {
     thread.resultFrom = NILTHREAD;
     if (to !== NILTHREAD) {
       const dest = this.threads.resolve(thread, to);
-      if (!dest || dest.utcbPhysical < 0) return this.complete(thread, IpcError.NonExistingPartner, SEND);
+      if (!dest || (dest.utcbPhysical < 0 && dest.interrupt === null)) return this.complete(thread, IpcError.NonExistingPartner, SEND);
       if (dest.state === ThreadState.Receiving && accepts(dest, thread)) {
         const error = this.deliver(thread, dest);
         if (error) return this.complete(thread, error, SEND);
@@ -103,6 +105,26 @@ export class Ipc {
   /** A call with infinite timeouts on the thread's behalf (page-fault IPC). */
   call(thread: Thread, to: number): void {
     this.ipc(thread, to, to, 0);
+  }
+
+  /**
+   * A call with infinite timeouts made by the kernel for `thread`, which is not the running
+   * thread (an interrupt thread calling its handler): the same as Ipc, without the hand-off.
+   */
+  kernelCall(thread: Thread, dest: Thread): void {
+    thread.resultFrom = NILTHREAD;
+    if (dest.state === ThreadState.Receiving && accepts(dest, thread)) {
+      const error = this.deliver(thread, dest);
+      if (error) return this.complete(thread, error, SEND);
+    } else {
+      thread.state = ThreadState.Sending;
+      thread.sendTo = dest;
+      dest.senders.push(thread);
+      thread.receiveFrom = dest.id;
+      thread.receiveTimeout = 0;
+      return;
+    }
+    this.receive(thread, dest.id, 0);
   }
 
   /** The receive phase of `thread` (not necessarily the current thread). */
@@ -153,6 +175,12 @@ export class Ipc {
   complete(thread: Thread, error: number, phase: number): void {
     this.clearDeadline(thread);
     thread.sendTo = null;
+    if (thread.interrupt !== null) {
+      // An interrupt thread has no UTCB: its handler acknowledged it, or went away.
+      if (error) this.counters.ipcErrors++;
+      this.completions.interruptDone(thread, error);
+      return;
+    }
     if (error) {
       this.counters.ipcErrors++;
       this.utcbs.writeTcr(thread, TCR_ERROR_CODE, (error << 1) | phase);

@@ -3,7 +3,8 @@
 // Schedule(dest, timeControl, processorControl, priority, preemptionControl): the caller must be
 // dest's scheduler or privileged; a priority may not exceed MAX_PRIORITY or the caller's own;
 // time periods in timeControl use the 16-bit timeout form, 0xFFFF leaving a field as it is.
-// ThreadSwitch(dest) donates the rest of the turn to dest if it is ready, else just yields.
+// ThreadSwitch(dest) donates the rest of the turn to dest if it is ready, else just yields. An
+// interrupt thread's priority orders interrupts pending at the same time (api/interrupts.ts).
 
 import { ErrorCode, NILTHREAD } from '../../libl4/abi.ts';
 import type { Clock } from '../generic/clock.ts';
@@ -32,7 +33,8 @@ export function threadSwitch(parts: ScheduleParts, caller: Thread, dest: number)
 export function schedule(parts: ScheduleParts, caller: Thread, dest: number, timeControl: number, processorControl: number, priority: number, preemptionControl: number): number[] {
   const { threads, spaces, scheduler, clock, utcbs } = parts;
   const target = threads.resolve(caller, dest);
-  if (!target) return [fail(utcbs, caller, ErrorCode.InvalidThread), 0];
+  // An interrupt thread has a priority only while it is associated with a handler.
+  if (!target || (target.interrupt !== null && target.interrupt.handler === NILTHREAD)) return [fail(utcbs, caller, ErrorCode.InvalidThread), 0];
   if (target.scheduler !== caller.id && !spaces.isPrivileged(caller.space)) return [fail(utcbs, caller, ErrorCode.NoPrivilege), 0];
   if (priority !== 0xffffffff && (priority > MAX_PRIORITY || priority > caller.priority)) return [fail(utcbs, caller, ErrorCode.InvalidParameter), 0];
   if (processorControl !== 0xffffffff && processorControl !== 0) return [fail(utcbs, caller, ErrorCode.InvalidParameter), 0];

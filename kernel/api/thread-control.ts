@@ -9,7 +9,8 @@
 // set the space's UTCB area, as l4test's create_thread does. Every argument is checked before
 // anything changes. SpaceControl's first call on a space sets its KIP and UTCB areas; threads
 // already there must have their UTCBs inside the new area, unless theirs is not set. Moving a
-// thread to another space is refused (kernel/README.md).
+// thread to another space is refused (kernel/README.md). On an interrupt thread (a thread number
+// below SystemBase) ThreadControl associates the interrupt with a handler (api/interrupts.ts).
 
 import { ANYTHREAD, ErrorCode, NILTHREAD, TCR_PAGER, UTCB_LOCATION_NOT_SET } from '../../libl4/abi.ts';
 import type { ThreadTable } from '../generic/thread-table.ts';
@@ -19,6 +20,7 @@ import { USER_TOP } from '../ia32/page-table.ts';
 import type { Utcbs } from '../ia32/utcb.ts';
 import type { AddressSpaces } from './address-spaces.ts';
 import { fpageContains, fpageRange } from './fpage.ts';
+import { Interrupts } from './interrupts.ts';
 import { OK, fail } from './results.ts';
 import type { ThreadLifecycle } from './threads.ts';
 
@@ -26,6 +28,7 @@ export interface ThreadControlParts {
   readonly threads: ThreadTable;
   readonly spaces: AddressSpaces;
   readonly lifecycle: ThreadLifecycle;
+  readonly interrupts: Interrupts;
   readonly utcbs: Utcbs;
 }
 
@@ -42,6 +45,11 @@ function validUtcbLocation(utcbArea: number, location: number): boolean {
 export function threadControl(parts: ThreadControlParts, caller: Thread, dest: number, spaceSpecifier: number, scheduler: number, pager: number, utcbLocation: number): number {
   const { threads, spaces, lifecycle, utcbs } = parts;
   if (!spaces.isPrivileged(caller.space)) return fail(utcbs, caller, ErrorCode.NoPrivilege);
+  if (Interrupts.isInterruptId(dest)) {
+    // An interrupt thread: associate it with the handler in `pager` (or dissociate it).
+    const error = parts.interrupts.control(caller, dest, spaceSpecifier, pager);
+    return error ? fail(utcbs, caller, error) : OK;
+  }
   if (!isUserGlobalId(dest)) return fail(utcbs, caller, ErrorCode.InvalidThread);
   const existing = threads.get(dest >>> 14);
   if (existing && existing.id !== dest) return fail(utcbs, caller, ErrorCode.InvalidThread);

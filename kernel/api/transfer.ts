@@ -3,10 +3,11 @@
 //
 // X.2: at most 63 words follow MR0; typed items come in pairs; a map or grant item needs a
 // receive window (BR0) that is not nil. Any of these broken, or an item of another kind, is a
-// message overflow (error 4) for both partners.
+// message overflow (error 4) for both partners. Messages from and to interrupt threads are the
+// kernel's (api/interrupts.ts).
 
 import type { CpuPort } from '../../emulator/hardware.ts';
-import { IpcError } from '../../libl4/abi.ts';
+import { IpcError, Label } from '../../libl4/abi.ts';
 import type { Thread } from '../generic/thread.ts';
 import type { KernelCosts } from '../ia32/costs.ts';
 import type { Utcbs } from '../ia32/utcb.ts';
@@ -31,6 +32,7 @@ export class MessageTransfer {
 
   /** Copies the message from `sender` to `receiver` and performs its items. 0 or an IPC error code. */
   transfer(sender: Thread, receiver: Thread): number {
+    if (sender.interrupt !== null || receiver.interrupt !== null) return this.interruptMessage(sender, receiver);
     const utcbs = this.utcbs;
     const tag = utcbs.readMr(sender, 0);
     const untyped = tag & 0x3f;
@@ -51,6 +53,16 @@ export class MessageTransfer {
       if (window === 0) return IpcError.MessageOverflow;
       this.mapItems.transfer(sender, receiver, word0, utcbs.readMr(sender, i + 1), window, kind === GRANT_ITEM);
     }
+    return 0;
+  }
+
+  /**
+   * An interrupt thread has no UTCB: its message to the handler is the tag alone (label -1 << 4,
+   * no words), and the handler's message to it, the acknowledgement, carries nothing.
+   */
+  private interruptMessage(sender: Thread, receiver: Thread): number {
+    this.cpu.charge(this.costs.perWord);
+    if (sender.interrupt !== null) this.utcbs.writeMr(receiver, 0, (Label.Interrupt << 16) >>> 0);
     return 0;
   }
 }

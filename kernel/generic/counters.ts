@@ -18,6 +18,8 @@ export interface KernelCounters {
   exceptions: number;
   /** Exceptions reported to an exception handler by exception IPC. */
   exceptionIpcs: number;
+  /** Device interrupts taken and delivered to their handlers as interrupt IPC. */
+  interrupts: number;
   /** Time-slice interrupts taken (the end of a slice or the cycle limit). */
   timerInterrupts: number;
   /** Pages mapped by map items (not sigma0's own pages, which the kernel maps on its faults). */
@@ -41,6 +43,7 @@ export function newKernelCounters(): KernelCounters {
     pageFaults: 0,
     exceptions: 0,
     exceptionIpcs: 0,
+    interrupts: 0,
     timerInterrupts: 0,
     pagesMapped: 0,
     pagesGranted: 0,

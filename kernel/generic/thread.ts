@@ -25,6 +25,15 @@ export const ThreadState = {
 export type ThreadStateValue = (typeof ThreadState)[keyof typeof ThreadState];
 export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 'dead'];
 
+/** What an interrupt thread adds to a TCB: its line and the handler it is associated with. */
+export interface InterruptSource {
+  readonly line: number;
+  /** The handler thread's global id; nil while the interrupt is not associated. */
+  handler: number;
+  /** Interrupts delivered to handlers. */
+  delivered: number;
+}
+
 /** An exception being reported by IPC to the thread's exception handler. */
 export interface ExceptionInProgress {
   number: number;
@@ -88,6 +97,8 @@ export class Thread {
   fault: FaultInProgress | null = null;
   /** The record `fault` points to while a fault is in progress. */
   readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0] };
+  /** Set for an interrupt thread (a kernel thread with no program: api/interrupts.ts). */
+  interrupt: InterruptSource | null = null;
   /** Set while an exception is being reported to the exception handler. */
   exception: ExceptionInProgress | null = null;
   /** The record `exception` points to while one is in progress. */

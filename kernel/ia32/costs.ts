@@ -24,6 +24,8 @@ export interface KernelCosts {
   readonly faultPath: number;
   /** Any other system call's own work. Estimate. */
   readonly syscallPath: number;
+  /** Taking a device interrupt: acknowledge and mask the line, build the interrupt IPC. Estimate. */
+  readonly interruptPath: number;
 }
 
 const p3: KernelCosts = {
@@ -34,6 +36,7 @@ const p3: KernelCosts = {
   unmapNode: 40,
   faultPath: 100,
   syscallPath: 50,
+  interruptPath: 60, // the 8259A's INTA cycles and a mask write are port I/O of about 20 cycles each
 };
 
 const i486: KernelCosts = {
@@ -44,6 +47,7 @@ const i486: KernelCosts = {
   unmapNode: 50,
   faultPath: 120,
   syscallPath: 60,
+  interruptPath: 80,
 };
 
 const COSTS: Readonly<Record<string, KernelCosts>> = { p3, i486 };

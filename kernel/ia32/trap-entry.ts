@@ -16,8 +16,8 @@ export interface TrapHandlers {
   systemCall(thread: Thread): boolean;
   /** A page fault (address and error code are in the thread); the thread's turn ends. */
   pageFault(thread: Thread): void;
-  /** The interrupt line was sampled asserted; the thread's turn ends. */
-  interrupt(thread: Thread): void;
+  /** The interrupt line was sampled asserted. True: the thread runs on. */
+  interrupt(thread: Thread): boolean;
   /** Kernel-debugger output (the text is in the thread). */
   print(thread: Thread): void;
   /** The shutdown request (the status is in the thread); the thread's turn ends. */
@@ -63,10 +63,7 @@ export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Sch
         handlers.pageFault(thread);
         return;
       case TRAP_PREEMPT:
-        if (timer.due(cpu.cycles)) {
-          handlers.interrupt(thread);
-          return;
-        }
+        if (timer.due(cpu.cycles) && !handlers.interrupt(thread)) return;
         break;
       case TRAP_PRINT:
         handlers.print(thread);
