@@ -25,6 +25,7 @@ import { MapItems } from './api/map-items.ts';
 import { PageFaults } from './api/page-faults.ts';
 import type { SystemCallParts } from './api/syscalls.ts';
 import { ThreadLifecycle } from './api/threads.ts';
+import { StringTransfers } from './api/string-transfer.ts';
 import { MessageTransfer } from './api/transfer.ts';
 import { Clock } from './generic/clock.ts';
 import { newKernelCounters, type KernelCounters } from './generic/counters.ts';
@@ -37,6 +38,7 @@ import { Timeouts } from './generic/timeouts.ts';
 import { Tracer, type TraceEvent } from './generic/trace.ts';
 import { kernelCosts, type KernelCosts } from './ia32/costs.ts';
 import { KIP_AREA_LOG2, MemoryType, ROOT_THREAD, SIGMA0_THREAD, writeKip, type MemoryDescriptor } from './ia32/kip.ts';
+import { CopyArea } from './ia32/copy-area.ts';
 import { PageTables } from './ia32/page-table.ts';
 import { ProgramText } from './ia32/text.ts';
 import { Utcbs } from './ia32/utcb.ts';
@@ -141,12 +143,26 @@ export class Kernel {
     });
     this.spaceTable = spaces;
     const mapItems = new MapItems(spaces, hw.cpu, hw.physical.size, this.costs, counters, tracer);
-    const transfer = new MessageTransfer(utcbs, hw.cpu, this.costs, mapItems);
     let faults: PageFaults | null = null;
+    let ipc: Ipc | null = null;
+    const strings = new StringTransfers({
+      hw,
+      costs: this.costs,
+      counters,
+      clock: this.clock,
+      scheduler,
+      utcbs,
+      spaces,
+      mapItems,
+      copyArea: new CopyArea(hw, region.base + region.size),
+      askPager: (thread, address, write) => faults!.transferFault(thread, address, write),
+      finish: (t, senderError, receiverError) => ipc!.finishTransfer(t, senderError, receiverError),
+    });
+    const transfer = new MessageTransfer(utcbs, hw.cpu, this.costs, mapItems, strings);
     let exceptions: Exceptions | null = null;
     let interrupts: Interrupts | null = null;
     let lifecycle: ThreadLifecycle | null = null;
-    const ipc = new Ipc({
+    ipc = new Ipc({
       threads: this.threads,
       scheduler,
       timeouts,
@@ -162,10 +178,11 @@ export class Kernel {
         start: (thread, ip, sp) => void lifecycle!.start(thread, ip, sp),
       },
     });
-    lifecycle = new ThreadLifecycle({ hw, kmem: this.kmem, threads: this.threads, spaces, utcbs, scheduler, ipc, text: this.text, counters, tracer });
+    lifecycle = new ThreadLifecycle({ hw, kmem: this.kmem, threads: this.threads, spaces, utcbs, scheduler, ipc, strings, text: this.text, counters, tracer });
     this.lifecycle = lifecycle;
     const halt = lifecycle.halt.bind(lifecycle);
-    faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt });
+    const transferFaultDone = (thread: Thread, error: number): void => strings.faultDone(thread, error);
+    faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt, transferFaultDone });
     const start = (thread: Thread, ip: number, sp: number): void => void lifecycle!.start(thread, ip, sp);
     exceptions = new Exceptions({ hw, costs: this.costs, counters, tracer, utcbs, ipc, halt, start });
     const createThread = (id: number, space: Space, scheduler: number): Thread | null => lifecycle!.create(id, space, UTCB_LOCATION_NOT_SET, scheduler, 0);
@@ -184,10 +201,11 @@ export class Kernel {
       ipc,
       exceptions,
       interrupts,
+      strings,
       scheduler,
       syscallCounts: this.syscallCounts,
     };
-    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, exceptions, interrupts, lifecycle, syscalls });
+    this.dispatcher = new Dispatcher({ hw, costs: this.costs, counters, tracer, scheduler, timeouts, spaces, ipc, faults, exceptions, interrupts, strings, lifecycle, syscalls });
 
     // Paging on, in the kernel's own directory.
     hw.cpu.cr4 = this.pageTables.cr4;

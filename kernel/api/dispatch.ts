@@ -24,6 +24,7 @@ import { ResumeKind, type Exceptions } from './exceptions.ts';
 import type { Interrupts } from './interrupts.ts';
 import type { Ipc } from './ipc.ts';
 import type { PageFaults } from './page-faults.ts';
+import type { StringTransfers } from './string-transfer.ts';
 import { handleSyscall, type SystemCallParts } from './syscalls.ts';
 import type { ThreadLifecycle } from './threads.ts';
 
@@ -47,6 +48,7 @@ export interface DispatchParts {
   readonly faults: PageFaults;
   readonly exceptions: Exceptions;
   readonly interrupts: Interrupts;
+  readonly strings: StringTransfers;
   readonly lifecycle: ThreadLifecycle;
   readonly syscalls: SystemCallParts;
 }
@@ -89,13 +91,16 @@ export class Dispatcher implements TrapHandlers {
       if (this.stopRequested) return { reason: 'stopped', cycles: now, exitStatus: null };
       if (now >= limit) return { reason: 'max-cycles', cycles: now, exitStatus: null };
       if (!timeouts.empty) this.parts.ipc.expireTimeouts(now);
+      const strings = this.parts.strings;
+      if (strings.nextDeadline <= now) strings.expire(now);
       this.parts.interrupts.deliver(now);
       const thread = this.scheduler.takeNext();
       if (!thread) {
         const raise = controller.nextRaise;
-        if (timeouts.empty && raise === Infinity) return { reason: 'idle', cycles: now, exitStatus: null };
-        // Idle until the next timeout or device interrupt (or the cycle limit).
-        const until = Math.min(timeouts.next, raise, limit);
+        const transfers = strings.nextDeadline;
+        if (timeouts.empty && raise === Infinity && transfers === Infinity) return { reason: 'idle', cycles: now, exitStatus: null };
+        // Idle until the next timeout, transfer timeout or device interrupt (or the cycle limit).
+        const until = Math.min(timeouts.next, transfers, raise, limit);
         if (until > now) {
           cpu.charge(until - now);
           this.parts.counters.idleCycles += until - now;
@@ -121,6 +126,8 @@ export class Dispatcher implements TrapHandlers {
     const start = cpu.cycles;
     this.turnEnd = Math.min(start + Math.max(1, thread.remaining), limit);
     this.hw.timer.arm(Math.min(this.turnEnd, this.hw.interrupts.nextRaise));
+    // A string copy that goes on in this thread's context comes first.
+    if (thread.transfer !== null && thread.transfer.runner === thread && thread.fault === null) this.parts.strings.resume(thread);
     runProgram(thread, this.hw, this.scheduler, this);
     this.hw.timer.disarm();
     this.scheduler.current = null;

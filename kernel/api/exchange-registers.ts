@@ -7,7 +7,8 @@
 // Control bits (libl4/abi.ts ExchangeControl): h 0 (with HaltValid 8: the new halt state), r 1
 // cancel receive, s 2 cancel send, S 3, I 4, F 5, u 6, p 7 set SP, IP, flags, handle, pager. The
 // returned control word has halted in bit 0, receiving in bit 1, sending in bit 2. A program
-// thread's IP names its entry: setting another thread's IP restarts its body there.
+// thread's IP names its entry: setting another thread's IP restarts its body there. Cancelling
+// a thread's side of a string transfer (or the fault IPC it makes for one) aborts the transfer.
 
 import { ANYLOCALTHREAD, ErrorCode, IpcError, NILTHREAD, TCR_PAGER, TCR_USER_DEFINED_HANDLE } from '../../libl4/abi.ts';
 import type { Scheduler } from '../generic/scheduler.ts';
@@ -15,6 +16,7 @@ import type { ThreadTable } from '../generic/thread-table.ts';
 import { ThreadState, type Thread } from '../generic/thread.ts';
 import type { Utcbs } from '../ia32/utcb.ts';
 import { RECEIVE, SEND, type Ipc } from './ipc.ts';
+import type { StringTransfers } from './string-transfer.ts';
 import type { ThreadLifecycle } from './threads.ts';
 
 const XR_HALT = 1 << 0;
@@ -31,6 +33,7 @@ export interface ExchangeRegistersParts {
   readonly threads: ThreadTable;
   readonly utcbs: Utcbs;
   readonly ipc: Ipc;
+  readonly strings: StringTransfers;
   readonly scheduler: Scheduler;
   readonly lifecycle: ThreadLifecycle;
 }
@@ -46,22 +49,31 @@ export function exchangeRegisters(
   userHandle: number,
   pager: number,
 ): number[] {
-  const { threads, utcbs, ipc, scheduler, lifecycle } = parts;
+  const { threads, utcbs, ipc, strings, scheduler, lifecycle } = parts;
   const target = dest & 0x3f ? threads.byId(dest) : dest !== NILTHREAD && dest !== ANYLOCALTHREAD ? threads.byLocalId(caller.space, dest) : undefined;
   if (!target || (target.space !== caller.space && threads.byId(utcbs.readTcr(target, TCR_PAGER))?.space !== caller.space)) {
     utcbs.setError(caller, ErrorCode.InvalidThread);
     return [NILTHREAD, 0, 0, 0, 0, 0, 0];
   }
   const hasUtcb = target.utcbPhysical >= 0;
+  // In a string transfer (waiting for the copy, not in its own fault IPC), it is in the phase of its side.
+  const transfer = target.fault === null ? target.transfer : null;
+  const receiving = transfer ? transfer.receiver === target : target.state === ThreadState.Receiving;
+  const sending = transfer ? transfer.sender === target : target.state === ThreadState.Sending;
   const old = [
     dest & 0x3f ? target.utcbAddress : target.id,
-    (target.halted ? 1 : 0) | (target.state === ThreadState.Receiving ? 2 : 0) | (target.state === ThreadState.Sending ? 4 : 0),
+    (target.halted ? 1 : 0) | (receiving ? 2 : 0) | (sending ? 4 : 0),
     target.sp,
     target.ip,
     target.flags,
     utcbs.readTcr(target, TCR_USER_DEFINED_HANDLE),
     utcbs.readTcr(target, TCR_PAGER),
   ];
+  if (transfer && control & (sending ? XR_CANCEL_SEND : XR_CANCEL_RECEIVE)) {
+    // Cancelling a side of a string transfer aborts it (error 7 for both). A side in its fault
+    // IPC is cancelled below: the aborted fault ends the transfer the same way.
+    strings.abortTransferOf(target);
+  }
   if (control & XR_CANCEL_SEND && target.state === ThreadState.Sending && !target.awaitingStart) {
     ipc.unblock(target);
     ipc.complete(target, IpcError.Canceled, SEND);

@@ -7,8 +7,9 @@
 // hands the processor to the partner it woke. Errors go to the ErrorCode TCR as (code << 1) |
 // phase and set the E flag of MR0.
 //
-// Departures from X.2, as kernel/README.md lists them: string items are refused with a message
-// overflow; propagation and redirection are not implemented.
+// A transfer with string items may stop at a page fault and go on later (api/string-transfer.ts):
+// then both sides wait, and the transfer ends both IPCs through finishTransfer. Departures from
+// X.2, as kernel/README.md lists them: propagation and redirection are not implemented.
 
 import { ANYLOCALTHREAD, ANYTHREAD, IpcError, NILTHREAD, TCR_ERROR_CODE } from '../../libl4/abi.ts';
 import type { Clock } from '../generic/clock.ts';
@@ -20,6 +21,7 @@ import type { Timeouts } from '../generic/timeouts.ts';
 import { formatId, type Tracer } from '../generic/trace.ts';
 import type { Utcbs } from '../ia32/utcb.ts';
 import { timeoutMicroseconds } from './fpage.ts';
+import { TRANSFER_PENDING, type StringTransfer } from './string-transfer.ts';
 import type { MessageTransfer } from './transfer.ts';
 
 export const SEND = 0;
@@ -82,9 +84,13 @@ export class Ipc {
     if (to !== NILTHREAD) {
       const dest = this.threads.resolve(thread, to);
       if (!dest || (dest.utcbPhysical < 0 && dest.interrupt === null)) return this.complete(thread, IpcError.NonExistingPartner, SEND);
+      // The receive phase that follows (for a transfer that goes on later, and for queueing).
+      thread.receiveFrom = fromSpecifier;
+      thread.receiveTimeout = timeouts & 0xffff;
       if (dest.state === ThreadState.Receiving && accepts(dest, thread)) {
         const error = this.deliver(thread, dest);
-        if (error) return this.complete(thread, error, SEND);
+        if (error === TRANSFER_PENDING) return;
+        if (error) return this.complete(thread, error, SEND, this.messages.lastOffset);
         if (fromSpecifier !== NILTHREAD && dest.runnable) this.scheduler.handoff = dest;
       } else {
         const sendTimeout = timeouts >>> 16;
@@ -92,8 +98,6 @@ export class Ipc {
         thread.state = ThreadState.Sending;
         thread.sendTo = dest;
         dest.senders.push(thread);
-        thread.receiveFrom = fromSpecifier;
-        thread.receiveTimeout = timeouts & 0xffff;
         this.setDeadline(thread, sendTimeout);
         return;
       }
@@ -115,6 +119,7 @@ export class Ipc {
     thread.resultFrom = NILTHREAD;
     if (dest.state === ThreadState.Receiving && accepts(dest, thread)) {
       const error = this.deliver(thread, dest);
+      if (error === TRANSFER_PENDING) return;
       if (error) return this.complete(thread, error, SEND);
     } else {
       thread.state = ThreadState.Sending;
@@ -141,15 +146,17 @@ export class Ipc {
       this.clearDeadline(sender);
       sender.sendTo = null;
       const error = this.messages.transfer(sender, thread);
+      if (error === TRANSFER_PENDING) return;
+      const offset = error ? this.messages.lastOffset : 0;
       thread.resultFrom = fromId(thread, sender);
       this.counters.ipcs++;
       if (this.tracer.enabled) this.tracer.emit('ipc', sender.id, `to ${formatId(thread.id)}${error ? ` error ${error}` : ''}`);
-      if (error) this.complete(sender, error, SEND);
+      if (error) this.complete(sender, error, SEND, offset);
       else if (sender.receiveFrom !== NILTHREAD) {
         sender.state = ThreadState.Ready;
         this.receive(sender, sender.receiveFrom, sender.receiveTimeout);
       } else this.complete(sender, 0, SEND);
-      return this.complete(thread, error, RECEIVE);
+      return this.complete(thread, error, RECEIVE, offset);
     }
     if (timeoutMicroseconds(timeout) === 0) return this.complete(thread, IpcError.Timeout, RECEIVE);
     thread.state = ThreadState.Receiving;
@@ -160,19 +167,42 @@ export class Ipc {
   private deliver(sender: Thread, receiver: Thread): number {
     this.clearDeadline(receiver);
     const error = this.messages.transfer(sender, receiver);
+    if (error === TRANSFER_PENDING) return error;
     receiver.resultFrom = fromId(receiver, sender);
     this.counters.ipcs++;
     if (this.tracer.enabled) this.tracer.emit('ipc', sender.id, `to ${formatId(receiver.id)}${error ? ` error ${error}` : ''}`);
-    this.complete(receiver, error, RECEIVE);
+    this.complete(receiver, error, RECEIVE, error ? this.messages.lastOffset : 0);
     return error;
+  }
+
+  /**
+   * Ends both IPCs of a string transfer that went on after a fault (or failed there): the
+   * receiver's receive, and the sender's send, followed by its receive phase if it has one.
+   */
+  finishTransfer(t: StringTransfer, senderError: number, receiverError: number): void {
+    const { sender, receiver, total: offset } = t;
+    // The fault IPCs made meanwhile used the sender's IPC fields: its own IPC's come back.
+    sender.receiveFrom = t.senderReceiveFrom;
+    sender.receiveTimeout = t.senderReceiveTimeout;
+    sender.resultFrom = NILTHREAD;
+    receiver.resultFrom = fromId(receiver, sender);
+    this.counters.ipcs++;
+    if (this.tracer.enabled) this.tracer.emit('ipc', sender.id, `to ${formatId(receiver.id)} after a fault${receiverError ? ` error ${receiverError}` : ''}`);
+    this.complete(receiver, receiverError, RECEIVE, receiverError ? offset : 0);
+    if (senderError) this.complete(sender, senderError, SEND, offset);
+    else if (sender.receiveFrom !== NILTHREAD) {
+      sender.state = ThreadState.Ready;
+      this.receive(sender, sender.receiveFrom, sender.receiveTimeout);
+    } else this.complete(sender, 0, SEND);
   }
 
   /**
    * Ends `thread`'s IPC with `error` (0: success) in `phase`: sets the ErrorCode TCR and MR0's E
    * flag on failure, then resumes the thread: its system call returns, its page fault is retried,
    * its exception handler's reply is taken, or, for the start message, its program starts.
+   * `offset`: the bytes of strings transferred, for the codes that report it (4 to 7).
    */
-  complete(thread: Thread, error: number, phase: number): void {
+  complete(thread: Thread, error: number, phase: number, offset = 0): void {
     this.clearDeadline(thread);
     thread.sendTo = null;
     if (thread.interrupt !== null) {
@@ -183,7 +213,7 @@ export class Ipc {
     }
     if (error) {
       this.counters.ipcErrors++;
-      this.utcbs.writeTcr(thread, TCR_ERROR_CODE, (error << 1) | phase);
+      this.utcbs.writeTcr(thread, TCR_ERROR_CODE, (offset * 16 + ((error << 1) | phase)) >>> 0);
       this.utcbs.writeMr(thread, 0, this.utcbs.readMr(thread, 0) | TAG_ERROR);
     }
     if (thread.fault) {

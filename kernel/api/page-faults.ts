@@ -1,7 +1,8 @@
 // Page faults of program threads: served 1:1 by the kernel for sigma0, otherwise turned into
 // page-fault IPC to the thread's pager (X.2: label -2 << 4 | rwx, MR1 the address, MR2 the IP,
 // a receive window of the whole address space; MR0-MR2 and BR0 saved and restored around it),
-// and the faulting access retried after the reply.
+// and the faulting access retried after the reply. A fault in a string buffer during a transfer
+// goes the same way, from the thread whose buffer it is; the copy goes on after the reply.
 
 import { hex32, type HardwareInterface } from '../../emulator/hardware.ts';
 import { IpcError, Label, NILTHREAD, TCR_PAGER } from '../../libl4/abi.ts';
@@ -27,6 +28,8 @@ export interface PageFaultParts {
   readonly ipc: Ipc;
   /** Stops a thread with a console report. */
   readonly halt: (thread: Thread, reason: string) => void;
+  /** A fault of a string transfer was answered (error 0) or its IPC failed. */
+  readonly transferFaultDone: (thread: Thread, error: number) => void;
 }
 
 export class PageFaults {
@@ -67,16 +70,39 @@ export class PageFaults {
       this.parts.halt(thread, `${kind} page fault at ${hex32(address)} with no pager`);
       return;
     }
+    this.sendFault(thread, pager, address, (error & 2) !== 0, false);
+  }
+
+  /**
+   * A fault in `thread`'s string buffer at `address` during a transfer, sent to its pager (the
+   * thread is the running one). False when it has no pager.
+   */
+  transferFault(thread: Thread, address: number, write: boolean): boolean {
+    const { hw, costs, counters, tracer, utcbs } = this.parts;
+    const pager = utcbs.readTcr(thread, TCR_PAGER);
+    if (pager === NILTHREAD) return false;
+    counters.pageFaults++;
+    counters.exceptions++;
+    hw.cpu.charge(hw.profile.costs.exceptionEntry + costs.faultPath);
+    if (tracer.enabled) tracer.emit('fault', thread.id, `${write ? 'write' : 'read'} at ${hex32(address)} in a string transfer`);
+    this.sendFault(thread, pager, address, write, true);
+    return true;
+  }
+
+  /** The page-fault IPC: MR0-MR2 and BR0 saved, the fault message in their place, a call to the pager. */
+  private sendFault(thread: Thread, pager: number, address: number, write: boolean, transfer: boolean): void {
+    const utcbs = this.parts.utcbs;
     // The thread's fault record is reused: a fault allocates nothing.
     const fault = thread.faultRecord;
     fault.address = address;
-    fault.kind = error & 2 ? 1 : 0;
+    fault.kind = write ? 1 : 0;
+    fault.transfer = transfer;
     fault.saved[0] = utcbs.readMr(thread, 0);
     fault.saved[1] = utcbs.readMr(thread, 1);
     fault.saved[2] = utcbs.readMr(thread, 2);
     fault.saved[3] = utcbs.readBr(thread, 0);
     thread.fault = fault;
-    const rwx = error & 2 ? 2 : 4;
+    const rwx = write ? 2 : 4;
     utcbs.writeMr(thread, 0, (((Label.PageFault | rwx) << 16) | 2) >>> 0);
     utcbs.writeMr(thread, 1, address);
     utcbs.writeMr(thread, 2, thread.ip);
@@ -93,6 +119,11 @@ export class PageFaults {
     utcbs.writeMr(thread, 1, fault.saved[1]!);
     utcbs.writeMr(thread, 2, fault.saved[2]!);
     utcbs.writeBr(thread, 0, fault.saved[3]!);
+    if (fault.transfer) {
+      hw.cpu.charge(hw.profile.costs.exceptionReturn);
+      this.parts.transferFaultDone(thread, error);
+      return;
+    }
     if (error !== 0 && error !== IpcError.Canceled) {
       this.parts.halt(thread, `page fault at ${hex32(fault.address)}: IPC to the pager failed (error ${error})`);
       return;

@@ -17,6 +17,7 @@ import type { Utcbs } from '../ia32/utcb.ts';
 import type { AddressSpaces } from './address-spaces.ts';
 import { fpageContains } from './fpage.ts';
 import { RECEIVE, SEND, type Ipc } from './ipc.ts';
+import type { StringTransfers } from './string-transfer.ts';
 
 export const DEFAULT_PRIORITY = 100;
 
@@ -28,6 +29,7 @@ export interface ThreadLifecycleParts {
   readonly utcbs: Utcbs;
   readonly scheduler: Scheduler;
   readonly ipc: Ipc;
+  readonly strings: StringTransfers;
   readonly text: ProgramText;
   readonly counters: KernelCounters;
   readonly tracer: Tracer;
@@ -41,6 +43,7 @@ export class ThreadLifecycle {
   private readonly utcbs: Utcbs;
   private readonly scheduler: Scheduler;
   private readonly ipc: Ipc;
+  private readonly strings: StringTransfers;
   private readonly text: ProgramText;
   private readonly counters: KernelCounters;
   private readonly tracer: Tracer;
@@ -54,6 +57,7 @@ export class ThreadLifecycle {
     this.utcbs = parts.utcbs;
     this.scheduler = parts.scheduler;
     this.ipc = parts.ipc;
+    this.strings = parts.strings;
     this.text = parts.text;
     this.counters = parts.counters;
     this.tracer = parts.tracer;
@@ -129,6 +133,8 @@ export class ThreadLifecycle {
   /** Deletes a thread: aborts its IPC and its partners', frees its memory, and its space when empty. */
   delete(thread: Thread): void {
     if (!thread.alive) return;
+    // A string transfer it is in is aborted for both sides (error 7).
+    this.strings.abortTransferOf(thread);
     this.ipc.unblock(thread);
     for (const sender of thread.senders.splice(0)) {
       sender.sendTo = null;

@@ -20,6 +20,12 @@ export interface KernelCounters {
   exceptionIpcs: number;
   /** Device interrupts taken and delivered to their handlers as interrupt IPC. */
   interrupts: number;
+  /** Logical strings copied (begun) by string items. */
+  stringItems: number;
+  /** Bytes copied by string items. */
+  stringBytes: number;
+  /** Page faults in string buffers during transfers (sent to a pager, or ending the transfer). */
+  stringFaults: number;
   /** Time-slice interrupts taken (the end of a slice or the cycle limit). */
   timerInterrupts: number;
   /** Pages mapped by map items (not sigma0's own pages, which the kernel maps on its faults). */
@@ -44,6 +50,9 @@ export function newKernelCounters(): KernelCounters {
     exceptions: 0,
     exceptionIpcs: 0,
     interrupts: 0,
+    stringItems: 0,
+    stringBytes: 0,
+    stringFaults: 0,
     timerInterrupts: 0,
     pagesMapped: 0,
     pagesGranted: 0,

@@ -21,9 +21,19 @@ export const ThreadState = {
   Receiving: 3,
   /** Deleted; the object lingers only while something still refers to it. */
   Dead: 4,
+  /** In a string transfer whose copy the partner (or the partner's pager) is busy with. */
+  Locked: 5,
 } as const;
 export type ThreadStateValue = (typeof ThreadState)[keyof typeof ThreadState];
-export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 'dead'];
+export const THREAD_STATE_NAMES = ['inactive', 'ready', 'sending', 'receiving', 'dead', 'locked'];
+
+/** A string transfer in progress (api/string-transfer.ts), as the TCB refers to it. */
+export interface StringTransferState {
+  readonly sender: Thread;
+  readonly receiver: Thread;
+  /** The thread whose context the copy goes on in. */
+  readonly runner: Thread;
+}
 
 /** What an interrupt thread adds to a TCB: its line and the handler it is associated with. */
 export interface InterruptSource {
@@ -53,6 +63,8 @@ export interface FaultInProgress {
   kind: number;
   /** MR0, MR1, MR2 and BR0 as they were before the fault (restored after the reply). */
   readonly saved: number[];
+  /** A fault in a string buffer during a transfer: the copy goes on after the reply. */
+  transfer: boolean;
 }
 
 export class Thread {
@@ -96,7 +108,9 @@ export class Thread {
   /** Set while a page fault is being resolved through the pager. */
   fault: FaultInProgress | null = null;
   /** The record `fault` points to while a fault is in progress. */
-  readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0] };
+  readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0], transfer: false };
+  /** The string transfer the thread is in (as sender or receiver) while it waits. */
+  transfer: StringTransferState | null = null;
   /** Set for an interrupt thread (a kernel thread with no program: api/interrupts.ts). */
   interrupt: InterruptSource | null = null;
   /** Set while an exception is being reported to the exception handler. */

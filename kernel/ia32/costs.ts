@@ -26,6 +26,12 @@ export interface KernelCosts {
   readonly syscallPath: number;
   /** Taking a device interrupt: acknowledge and mask the line, build the interrupt IPC. Estimate. */
   readonly interruptPath: number;
+  /**
+   * Each logical string of a string item: decode the send and buffer strings, set up the copy.
+   * Estimate. The copy itself is charged as its accesses: one translated access per page on each
+   * side and a TLB hit for every other read and write, as `rep movs` makes them.
+   */
+  readonly stringItem: number;
 }
 
 const p3: KernelCosts = {
@@ -37,6 +43,7 @@ const p3: KernelCosts = {
   faultPath: 100,
   syscallPath: 50,
   interruptPath: 60, // the 8259A's INTA cycles and a mask write are port I/O of about 20 cycles each
+  stringItem: 40,
 };
 
 const i486: KernelCosts = {
@@ -48,6 +55,7 @@ const i486: KernelCosts = {
   faultPath: 120,
   syscallPath: 60,
   interruptPath: 80,
+  stringItem: 50,
 };
 
 const COSTS: Readonly<Record<string, KernelCosts>> = { p3, i486 };

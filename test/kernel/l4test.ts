@@ -44,6 +44,8 @@ export class L4Test {
   blockAddress = 0;
   /** Faults served by the pager loop. */
   faultsServed = 0;
+  /** The page of our own space a fault at `address` is answered with (the same page by default). */
+  pageSource: (address: number) => number = (address) => (address & ~0xfff) >>> 0;
   private nextNumber = ROOT_THREAD + 1;
   private readonly locals = new Map<number, number>();
 
@@ -121,11 +123,12 @@ export class L4Test {
         }
         if (address === this.blockAddress && address !== 0) break;
         // Touch the page in our own space, then map it to a thread of another space.
-        const word = (address! & ~3) >>> 0;
+        const source = this.pageSource(address!);
+        const word = (source + (address! & 0xffc)) >>> 0;
         yield* env.write32(word, yield* env.read32(word));
         this.faultsServed++;
         const remote = (tid === this.t1 && !rcvSameSpace) || (tid === this.t2 && !sndSameSpace);
-        if (remote) yield* loadMRs(env, [msgTag(0, 0, 2), ...mapItem(address!, fpage((address! & ~0xfff) >>> 0, 12, Rights.Full))]);
+        if (remote) yield* loadMRs(env, [msgTag(0, 0, 2), ...mapItem((address! & ~0xfff) >>> 0, fpage(source, 12, Rights.Full))]);
         else yield* loadMRs(env, [msgTag(0, 0, 0)]);
         r = yield* replyWait(env, tid);
       }
