@@ -5,7 +5,10 @@
 // the size, and the send base says where in the larger one it goes; rights are the AND of the
 // sent rights and the sender's own; mapping over an existing mapping first removes that mapping
 // and its subtree; nothing is ever mapped over the KIP or UTCB areas or above user space. A page
-// the sender does not have is skipped. User mappings are 4 KiB pages (kernel/README.md).
+// the sender does not have is skipped. User mappings are 4 KiB pages (kernel/README.md). When
+// kernel memory runs out (a page table, a mapping node), the item stops there: the counter
+// mapNoMemory records it and the receiver is marked, so that a page fault answered by such a
+// map is not retried for ever (api/page-faults.ts).
 
 import type { CpuPort } from '../../emulator/hardware.ts';
 import type { KernelCounters } from '../generic/counters.ts';
@@ -58,14 +61,20 @@ export class MapItems {
     if (pages <= PAGE_WALK_PAGES || fromSigma0) {
       const limit = fromSigma0 ? Math.min(pages, Math.max(0, (this.ramBytes - source) / 4096)) : pages;
       for (let i = 0; i < limit; i++) {
-        if (!this.mapPage(sender, receiver, source + i * 4096, destination + i * 4096, rights, grant)) return;
+        if (!this.mapPage(sender, receiver, source + i * 4096, destination + i * 4096, rights, grant)) return this.refused(receiver);
       }
       return;
     }
     // A large range: visit only what the sender has mapped there.
     for (const node of this.spaces.mappingsIn(sender.space, source, size)) {
-      if (!this.mapPage(sender, receiver, node.address, destination + (node.address - source), rights, grant)) return;
+      if (!this.mapPage(sender, receiver, node.address, destination + (node.address - source), rights, grant)) return this.refused(receiver);
     }
+  }
+
+  /** Kernel memory ran out: the item stops here, the receiver is marked and the counter says so. */
+  private refused(receiver: Thread): void {
+    this.counters.mapNoMemory++;
+    receiver.mapRefused = true;
   }
 
   /** Maps or grants one 4 KiB page. Returns false when kernel memory ran out (stop the item). */

@@ -17,6 +17,11 @@ import type { Ipc } from './ipc.ts';
 
 /** Acceptor for page-fault replies: the whole address space. */
 const COMPLETE_ACCEPTOR = 1 << 4;
+/**
+ * Faults in a row a thread may retry when each reply's map could not be installed for lack of
+ * kernel memory; at the next it is halted and reported (a fault in a string transfer aborts it).
+ */
+export const MAP_RETRY_LIMIT = 4;
 
 export interface PageFaultParts {
   readonly hw: HardwareInterface;
@@ -102,6 +107,7 @@ export class PageFaults {
     fault.saved[2] = utcbs.readMr(thread, 2);
     fault.saved[3] = utcbs.readBr(thread, 0);
     thread.fault = fault;
+    thread.mapRefused = false;
     const rwx = write ? 2 : 4;
     utcbs.writeMr(thread, 0, (((Label.PageFault | rwx) << 16) | 2) >>> 0);
     utcbs.writeMr(thread, 1, address);
@@ -119,13 +125,22 @@ export class PageFaults {
     utcbs.writeMr(thread, 1, fault.saved[1]!);
     utcbs.writeMr(thread, 2, fault.saved[2]!);
     utcbs.writeBr(thread, 0, fault.saved[3]!);
+    // A reply whose map the kernel could not install for lack of memory: retried a few times only.
+    const refused = error === 0 && thread.mapRefused;
+    thread.mapRetries = refused ? thread.mapRetries + 1 : 0;
+    const exhausted = thread.mapRetries > MAP_RETRY_LIMIT;
+    if (exhausted) thread.mapRetries = 0;
     if (fault.transfer) {
       hw.cpu.charge(hw.profile.costs.exceptionReturn);
-      this.parts.transferFaultDone(thread, error);
+      this.parts.transferFaultDone(thread, exhausted ? IpcError.Aborted : error);
       return;
     }
     if (error !== 0 && error !== IpcError.Canceled) {
       this.parts.halt(thread, `page fault at ${hex32(fault.address)}: IPC to the pager failed (error ${error})`);
+      return;
+    }
+    if (exhausted) {
+      this.parts.halt(thread, `page fault at ${hex32(fault.address)}: kernel memory ran out mapping the pager's reply (${MAP_RETRY_LIMIT + 1} times)`);
       return;
     }
     hw.cpu.charge(hw.profile.costs.exceptionReturn);

@@ -26,6 +26,8 @@ export interface KernelCounters {
   stringBytes: number;
   /** Page faults in string buffers during transfers (sent to a pager, or ending the transfer). */
   stringFaults: number;
+  /** Map and grant items cut short because kernel memory ran out (page tables, mapping nodes). */
+  mapNoMemory: number;
   /** Time-slice interrupts taken (the end of a slice or the cycle limit). */
   timerInterrupts: number;
   /** Pages mapped by map items (not sigma0's own pages, which the kernel maps on its faults). */
@@ -53,6 +55,7 @@ export function newKernelCounters(): KernelCounters {
     stringItems: 0,
     stringBytes: 0,
     stringFaults: 0,
+    mapNoMemory: 0,
     timerInterrupts: 0,
     pagesMapped: 0,
     pagesGranted: 0,

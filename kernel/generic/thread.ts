@@ -109,6 +109,10 @@ export class Thread {
   fault: FaultInProgress | null = null;
   /** The record `fault` points to while a fault is in progress. */
   readonly faultRecord: FaultInProgress = { address: 0, kind: 0, saved: [0, 0, 0, 0], transfer: false };
+  /** A map or grant item for this thread stopped for lack of kernel memory (since its last fault began). */
+  mapRefused = false;
+  /** Page faults in a row whose pager's map the kernel could not install for lack of kernel memory. */
+  mapRetries = 0;
   /** The string transfer the thread is in (as sender or receiver) while it waits. */
   transfer: StringTransferState | null = null;
   /** Set for an interrupt thread (a kernel thread with no program: api/interrupts.ts). */
