@@ -192,11 +192,13 @@ export class StringTransfers {
     this.end(t, receiverShorter ? IpcError.XferTimeoutPartner : IpcError.XferTimeoutInvoker, receiverShorter ? IpcError.XferTimeoutInvoker : IpcError.XferTimeoutPartner);
   }
 
-  /** The earliest transfer-timeout deadline (Infinity when none runs). */
-  get nextDeadline(): number {
+  /** The earliest transfer-timeout deadline (Infinity when none runs); the run loop reads it often. */
+  nextDeadline = Infinity;
+
+  private updateDeadline(): void {
     let next = Infinity;
-    for (const t of this.waiting) if (t.deadline < next) next = t.deadline;
-    return next;
+    for (let i = 0; i < this.waiting.length; i++) next = Math.min(next, this.waiting[i]!.deadline);
+    this.nextDeadline = next;
   }
 
   /** Fails every transfer whose transfer timeout has passed at `now`. */
@@ -330,6 +332,7 @@ export class StringTransfers {
       if (us !== Infinity) t.deadline = clock.cycles + clock.usToCycles(us);
     }
     this.wait(t);
+    this.updateDeadline();
     const other = side === t.sender ? t.receiver : t.sender;
     if (side !== t.runner) {
       // The partner's memory: it is switched to, and asks its own pager.
@@ -372,6 +375,7 @@ export class StringTransfers {
     if (t.waiting) {
       t.waiting = false;
       this.waiting.splice(this.waiting.indexOf(t), 1);
+      this.updateDeadline();
     }
     t.sender.transfer = null;
     t.receiver.transfer = null;
