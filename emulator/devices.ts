@@ -3,7 +3,9 @@
 //
 // The timer counts model cycles, not host time: it is "due" once the cycle count reaches the
 // armed deadline. The CPU side (the kernel's run loop, at each program step) polls it, as an
-// IA-32 CPU samples its interrupt line between instructions.
+// IA-32 CPU samples its interrupt line between instructions. The interrupt controller
+// (interrupt-controller.ts) shares that line: it pulls the deadline in (`wake`) when a device's
+// request becomes pending, and the CPU then asks the controller which lines it is.
 
 /** A one-shot interval timer on the cycle clock. */
 export class IntervalTimer {
@@ -19,6 +21,11 @@ export class IntervalTimer {
 
   disarm(): void {
     this.deadline = Infinity;
+  }
+
+  /** Makes the line due from cycle `cycle` on, if that is earlier than the armed deadline. */
+  wake(cycle: number): void {
+    if (cycle < this.deadline) this.deadline = cycle;
   }
 
   /** Is the interrupt pending at cycle count `now`? */

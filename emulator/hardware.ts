@@ -2,8 +2,8 @@
 //
 // The kernel (kernel/) imports only this file from emulator/ (test/layering.test.ts holds it to
 // that). It gets physical memory, the CPU's control registers, INVLPG and user-mode address
-// translation, the cycle clock, the interval timer and the console, the way an IA-32 kernel gets
-// them through instructions and devices. It also carries the IA-32 paging formats, which are
+// translation, the cycle clock, the interval timer, the interrupt controller and the console, the
+// way an IA-32 kernel gets them through instructions and devices. It also carries the IA-32 paging formats, which are
 // architecture, not emulator internals.
 
 import type { MmuCounters } from './mmu.ts';
@@ -80,7 +80,22 @@ export interface TimerPort {
   interrupts: number;
   arm(cycle: number): void;
   disarm(): void;
+  /** Is the CPU's interrupt line due at `now`: the timer's deadline passed, or a device's request pending? */
   due(now: number): boolean;
+}
+
+/** The interrupt controller: device lines, their mask, and acknowledgement (interrupt-controller.ts). */
+export interface InterruptControllerPort {
+  readonly lines: number;
+  mask(line: number): void;
+  unmask(line: number): void;
+  isMasked(line: number): boolean;
+  /** Lines raised by `now` and not masked: bit n for line n. */
+  pending(now: number): number;
+  /** Takes the request of `line` (clears its request bit). */
+  acknowledge(line: number): void;
+  /** Cycle of the next scheduled raise (Infinity: none). */
+  readonly nextRaise: number;
 }
 
 export interface ConsolePort {
@@ -92,5 +107,6 @@ export interface HardwareInterface {
   readonly physical: PhysicalMemoryPort;
   readonly cpu: CpuPort;
   readonly timer: TimerPort;
+  readonly interrupts: InterruptControllerPort;
   readonly console: ConsolePort;
 }

@@ -1,9 +1,10 @@
-// The whole machine: RAM, the MMU with its TLBs, the interval timer and the serial console, for
-// one CPU profile. It implements the hardware interface (hardware.ts), which is all the kernel
-// may see of it.
+// The whole machine: RAM, the MMU with its TLBs, the interval timer, the interrupt controller and
+// the serial console, for one CPU profile. It implements the hardware interface (hardware.ts),
+// which is all the kernel may see of it; devices raise their interrupt lines on `interrupts`.
 
 import { SerialConsole, IntervalTimer } from './devices.ts';
 import type { HardwareInterface } from './hardware.ts';
+import { InterruptController } from './interrupt-controller.ts';
 import { PhysicalMemory } from './memory.ts';
 import { Mmu } from './mmu.ts';
 import type { CpuProfile } from './profiles.ts';
@@ -23,6 +24,7 @@ export class Machine implements HardwareInterface {
   readonly physical: PhysicalMemory;
   readonly cpu: Mmu;
   readonly timer: IntervalTimer;
+  readonly interrupts: InterruptController;
   readonly console: SerialConsole;
   readonly profile: CpuProfile;
 
@@ -31,6 +33,7 @@ export class Machine implements HardwareInterface {
     this.cpu = new Mmu(this.physical, { profile: options.profile, checkStale: options.checkStale });
     this.profile = this.cpu.profile;
     this.timer = new IntervalTimer();
+    this.interrupts = new InterruptController(this.timer);
     this.console = new SerialConsole(options.consoleSink ?? null);
   }
 }

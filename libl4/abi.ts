@@ -29,7 +29,8 @@
 //                                                                            result
 //   MemoryControl      control, attribute0..3                                result
 //
-// Missing argument words read as 0; extra ones are ignored. Every word is taken modulo 2^32.
+// Missing argument words read as 0; extra ones are ignored. Every word is taken modulo 2^32. A
+// number that is not in the table is an invalid system call: exception #GP (see Exception IPC).
 export const Syscall = {
   KernelInterface: 0,
   ExchangeRegisters: 1,
@@ -56,6 +57,11 @@ export const SYSCALL_NAMES: readonly string[] = Object.keys(Syscall);
 //   0x040   BR0..BR32 (33 words)
 //   0x100   MR0..MR63 (64 words)
 export const UTCB_SIZE = 512;
+/**
+ * ThreadControl's UTCB location -1: "not set" when creating a thread (it is created inactive, its
+ * location given by a later ThreadControl) and "unchanged" when modifying one.
+ */
+export const UTCB_LOCATION_NOT_SET = 0xffffffff;
 export const TCR_MY_GLOBAL_ID = 0x00;
 export const TCR_PROCESSOR_NO = 0x04;
 export const TCR_USER_DEFINED_HANDLE = 0x08;
@@ -124,6 +130,40 @@ export const Label = {
   Preemption: 0xffd0, // -3 << 4
   Exception: 0xffb0, // -5 << 4
   Sigma0: 0xffa0, // -6 << 4
+} as const;
+
+// ---- Exception IPC ------------------------------------------------------------------------------
+//
+// A program thread that raises an exception is reported to its exception handler (the
+// ExceptionHandler TCR) by a call with label Exception and 12 untyped words in the IA-32 layout
+// below; without a handler it is halted and reported on the console. The reply's words are the
+// thread's new registers (a reply with fewer words leaves the rest as reported): with the same
+// IP the thread continues after the operation that raised the exception (an invalid system call
+// returns [EAX]); with another IP, or after a host exception (the body is gone), the thread is
+// started afresh at the IP with the SP. Instead of replying, the handler may delete the thread.
+// A program thread has no general registers: EDI, ESI, EBP, EBX, EDX and ECX read as 0.
+//
+//   MR1 EIP (the thread's IP: its entry)   MR5 EDI   MR9  EBX
+//   MR2 EFLAGS (the thread's flags)        MR6 ESI   MR10 EDX
+//   MR3 exception number (below)           MR7 EBP   MR11 ECX
+//   MR4 error code (0 for all below)       MR8 ESP   MR12 EAX (the system-call number for #GP)
+export const ExceptionMr = { Eip: 1, Eflags: 2, Exception: 3, ErrorCode: 4, Edi: 5, Esi: 6, Ebp: 7, Esp: 8, Ebx: 9, Edx: 10, Ecx: 11, Eax: 12 } as const;
+export const EXCEPTION_MESSAGE_WORDS = 12;
+
+/** The exception numbers of exception IPC (MR3): IA-32 vectors where one fits. */
+export const ExceptionNumber = {
+  /** #UD (6): the program yielded something that is not an operation of its environment. */
+  InvalidOpcode: 6,
+  /**
+   * #GP (13): an invalid system call (a number that is not in the table above; EAX holds it) or
+   * a privileged operation (shutdown) by a thread that is not privileged.
+   */
+  GeneralProtection: 13,
+  /**
+   * Not an IA-32 vector: the thread's body raised a host exception (it threw). Its generator has
+   * ended, so the reply starts the thread afresh at the IP in MR1.
+   */
+  HostException: 0x100,
 } as const;
 
 /** ExchangeRegisters control bits. */

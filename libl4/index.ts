@@ -9,3 +9,5 @@ export * from './error.ts';
 export * from './registers.ts';
 export * from './syscalls.ts';
 export * from './server.ts';
+export * from './exception.ts';
+export * from './interrupt.ts';

@@ -9,6 +9,7 @@ import { PhysicalMemory } from '../emulator/memory.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import { PAGE_TOUCH_END, PAGE_TOUCH_START, pageTouch } from '../servers/demo/page-touch.ts';
 import { PINGPONG_END, PINGPONG_START, pingPong } from '../servers/demo/pingpong.ts';
+import { STRING_PINGPONG_END, STRING_PINGPONG_START, stringPingPong } from '../servers/demo/string-pingpong.ts';
 import { sigma0 } from '../servers/sigma0.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
 import { buildImage } from './build.ts';
@@ -126,6 +127,10 @@ export interface KernelBenchResult {
   pageFaultsPerSec: number;
   /** Model cycles per resolved fault (the faulting write, the fault IPC, the pager, the reply). */
   pageFaultCycles: number;
+  /** Bytes per host second moved by 4 KiB string items, one per call, between two spaces. */
+  stringIpcBytesPerSec: number;
+  /** Model cycles per KiB of those calls (the whole round trip, IPC paths included). */
+  stringIpcCyclesPerKiB: number;
 }
 
 interface MarkedRun {
@@ -174,11 +179,18 @@ export function runKernelBenchmarks(): KernelBenchResult {
   const ipc = bestOf(3, () => markedRun(pingPong({ rounds: ROUNDS }), PINGPONG_START, PINGPONG_END, 64 * 1024 * 1024, false));
   const PAGES = 16_384;
   const faults = bestOf(3, () => markedRun(pageTouch({ pages: PAGES, pool: true }), PAGE_TOUCH_START, PAGE_TOUCH_END, 256 * 1024 * 1024, true));
+  const STRING_ROUNDS = 50_000;
+  const STRING_BYTES = 4096;
+  const strings = bestOf(3, () =>
+    markedRun(stringPingPong({ rounds: STRING_ROUNDS, bytes: STRING_BYTES }), STRING_PINGPONG_START, STRING_PINGPONG_END, 64 * 1024 * 1024, true),
+  );
   return {
     ipcRoundTripsPerSec: ROUNDS / ipc.seconds,
     ipcCyclesOneWay: ipc.cycles / (2 * ROUNDS),
     pageFaultsPerSec: PAGES / faults.seconds,
     pageFaultCycles: faults.cycles / PAGES,
+    stringIpcBytesPerSec: (STRING_ROUNDS * STRING_BYTES) / strings.seconds,
+    stringIpcCyclesPerKiB: strings.cycles / ((STRING_ROUNDS * STRING_BYTES) / 1024),
   };
 }
 

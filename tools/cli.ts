@@ -23,7 +23,7 @@ import { writeOut } from './output.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_CONFIG = join(ROOT, 'images/default.json');
 const DEFAULT_IMAGE = join(ROOT, 'dist/default.img');
-const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt'];
+const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt'];
 const DEFAULT_RAM = 64 * 1024 * 1024;
 const DEFAULT_HOST_MEMORY = 2 * 1024 * 1024 * 1024;
 /** The programs of the default image that `run` boots with a user's program: the system servers. */

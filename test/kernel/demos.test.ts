@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PINGPONG_END, PINGPONG_START, pingPong } from '../../servers/demo/pingpong.ts';
 import { pageTouch } from '../../servers/demo/page-touch.ts';
+import { STRING_PINGPONG_END, STRING_PINGPONG_START, stringPingPong } from '../../servers/demo/string-pingpong.ts';
 import { sigma0 } from '../../servers/sigma0.ts';
 import { boot } from './support.ts';
 
@@ -19,6 +20,25 @@ describe('demo programs', () => {
       const cr3Writes = b.machine.cpu.counters.cr3Writes;
       if (sameSpace) expect(cr3Writes).toBeLessThan(5);
       else expect(cr3Writes).toBeGreaterThanOrEqual(1000);
+      expect(b.kernel.checkInvariants()).toEqual([]);
+      expect(b.machine.cpu.counters.staleTranslations).toBe(0);
+    });
+  }
+
+  for (const bytes of [4096, 10000]) {
+    it(`string pingpong of ${bytes} bytes: every call copies its string into the other space, no faults in the rounds`, () => {
+      const b = boot(stringPingPong({ rounds: 50, bytes }), { sigma0 });
+      expect(b.run().reason).toBe('idle');
+      expect(b.output().endsWith(STRING_PINGPONG_START + STRING_PINGPONG_END)).toBe(true);
+      expect(b.kernel.counters.ipcErrors).toBe(0);
+      expect(b.kernel.counters.stringItems).toBe(50);
+      expect(b.kernel.counters.stringBytes).toBe(50 * bytes);
+      expect(b.kernel.counters.stringFaults).toBe(0);
+      // The server's buffer (its frames are the client's pages from 0x01100000, which sigma0
+      // maps 1:1) holds the client's words, written at each page's start.
+      const server = b.kernel.threadById(((310 << 14) | 1) >>> 0)!;
+      for (let offset = 0; offset < bytes; offset += 4096) expect(b.machine.physical.read32(0x01100000 + offset)).toBe((0xc0de0000 + offset) >>> 0);
+      expect(server.space.id).not.toBe(b.kernel.rootSpace!.id);
       expect(b.kernel.checkInvariants()).toEqual([]);
       expect(b.machine.cpu.counters.staleTranslations).toBe(0);
     });

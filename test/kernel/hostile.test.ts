@@ -33,7 +33,8 @@
 // (sigma0, root, pagers, bystanders, the other fuzzer and the keepers), which it would otherwise
 // delete, halt or starve (the unprivileged one: no ExchangeRegisters at its keeper); every other
 // value is free, including those ids in every other call. A fuzzer can still stop itself (halt
-// itself, fault on kernel memory, lose its pager, write to the KIP): its keeper (root for F1, K2
+// itself, fault on kernel memory, lose its pager, write to the KIP, make an invalid system call,
+// which is an exception and it has no exception handler): its keeper (root for F1, K2
 // for F2) polls it with ExchangeRegisters every millisecond and restarts it at its entry when it
 // is halted or made no call since the last poll.
 //
@@ -58,7 +59,7 @@ import {
   type ProgramBody,
   type ProgramEnv,
 } from '../../libl4/abi.ts';
-import { ROOT_SPACE } from '../../kernel/mapping-database.ts';
+import { ROOT_SPACE } from '../../kernel/generic/mapping-database.ts';
 import { sigma0 } from '../../servers/sigma0.ts';
 import { SeededRandom, sizeFromEnvironment, timeoutFor } from '../support/random.ts';
 import { ROOT_ID, SIGMA0_ID, boot, tid } from './support.ts';

@@ -9,7 +9,7 @@ import {
   RIGHTS_ALL,
   ROOT_SPACE,
   type MappingNode,
-} from '../../kernel/mapping-database.ts';
+} from '../../kernel/generic/mapping-database.ts';
 
 const KiB4 = 12;
 const MiB4 = 22;

@@ -1,7 +1,7 @@
 // Booting the kernel on a fresh machine for tests, and a few raw-ABI helpers for programs.
 import { Machine } from '../../emulator/machine.ts';
 import { Kernel, type KernelConfig, type RunResult } from '../../kernel/kernel.ts';
-import { ROOT_THREAD, SIGMA0_THREAD } from '../../kernel/kip.ts';
+import { ROOT_THREAD, SIGMA0_THREAD } from '../../kernel/ia32/kip.ts';
 import type { ProgramBody } from '../../libl4/abi.ts';
 
 export const SIGMA0_ID = ((SIGMA0_THREAD << 14) | 1) >>> 0;

@@ -30,8 +30,8 @@ import {
   type ControlResult,
   type KernelInterfaceResult,
 } from '../../libl4/syscalls.ts';
-import { readMemoryDescriptors } from '../../kernel/kip.ts';
-import { ThreadState } from '../../kernel/thread.ts';
+import { readMemoryDescriptors } from '../../kernel/ia32/kip.ts';
+import { ThreadState } from '../../kernel/generic/thread.ts';
 import { ROOT_ID, boot, tid, type Booted } from './support.ts';
 
 const START = ExchangeControl.SetIp | ExchangeControl.SetSp | ExchangeControl.HaltValid;
@@ -533,6 +533,67 @@ describe('ThreadControl', () => {
     expect(codes).toEqual([ErrorCode.NoMemory, 0, 0, 0, 0, 0, 0, ErrorCode.NoMemory]);
     expect(seen.label).toBe(0x99);
     expect(b.kernel.kmem.refusals).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('UTCB location -1 (not set)', () => {
+  it('creates inactive threads without a UTCB, lets SpaceControl set up their space, and activates them later', () => {
+    const A = tid(170);
+    const B = tid(171);
+    const C = tid(172);
+    const codes: Record<string, number> = {};
+    const seen: Record<string, number> = {};
+    const b = boot(function* (env) {
+      // A new space: its first thread with UTCB -1 (inactive), a second one there, also unset.
+      codes.createNew = errorOf(yield* threadControl(env, A, A, ROOT_ID, 0, KEEP));
+      codes.createSecond = errorOf(yield* threadControl(env, B, A, ROOT_ID, 0, KEEP));
+      // An active thread needs its UTCB: a pager with UTCB -1 is refused, in a new space or not.
+      codes.activeUnset = errorOf(yield* threadControl(env, C, ROOT_ID, ROOT_ID, ROOT_ID, KEEP));
+      // Activating A before SpaceControl: invalid space.
+      codes.activateEarly = errorOf(yield* threadControl(env, A, A, ROOT_ID, ROOT_ID, KEEP));
+      // SpaceControl accepts the space: the unset threads have no UTCB to check.
+      codes.spaceControl = errorOf(yield* spaceControl(env, A, 0, fpage(KIP_AREA, 12), fpage(0xbf000000, 14), 0));
+      // Activating A while its location is still unset: UTCB area.
+      codes.activateUnset = errorOf(yield* threadControl(env, A, A, ROOT_ID, ROOT_ID, KEEP));
+      // A location outside the new area is still refused; a valid one activates A.
+      codes.outside = errorOf(yield* threadControl(env, A, A, ROOT_ID, ROOT_ID, 0xbf100000));
+      codes.activate = errorOf(yield* threadControl(env, A, A, ROOT_ID, ROOT_ID, 0xbf000400));
+      // -1 on an active thread leaves its location as it is.
+      codes.keep = errorOf(yield* threadControl(env, A, A, ROOT_ID, ROOT_ID, KEEP));
+      // B gets its location in one call and its pager in another.
+      codes.locateB = errorOf(yield* threadControl(env, B, A, ROOT_ID, 0, 0xbf000600));
+      codes.activateB = errorOf(yield* threadControl(env, B, A, ROOT_ID, ROOT_ID, KEEP));
+      seen.aUtcb = b.kernel.threadById(A)!.utcbAddress;
+      seen.bUtcb = b.kernel.threadById(B)!.utcbAddress;
+      seen.bActive = b.kernel.threadById(B)!.utcbPhysical >= 0 ? 1 : 0;
+      seen.cExists = b.kernel.threadById(C) ? 1 : 0;
+      // A runs on its start message and reports its local id.
+      yield* loadMRs(env, [msgTag(0, 2, 0), env.codeAddress(function* (e) {
+        yield* loadMessage(e, { label: 6, words: [e.utcb] });
+        yield* send(e, ROOT_ID);
+      }), 0]);
+      yield* send(env, A);
+      yield* receive(env, A);
+      seen.aReports = (yield* storeMRs(env, 1, 1))[0]!;
+      // Deleting with UTCB -1, as l4test's kill_thread does.
+      codes.kill = errorOf(yield* threadControl(env, B, 0, 0, 0, KEEP));
+    });
+    finish(b);
+    expect(codes).toEqual({
+      createNew: 0,
+      createSecond: 0,
+      activeUnset: ErrorCode.UtcbArea,
+      activateEarly: ErrorCode.InvalidSpace,
+      spaceControl: 0,
+      activateUnset: ErrorCode.UtcbArea,
+      outside: ErrorCode.UtcbArea,
+      activate: 0,
+      keep: 0,
+      locateB: 0,
+      activateB: 0,
+      kill: 0,
+    });
+    expect(seen).toEqual({ aUtcb: 0xbf000400, bUtcb: 0xbf000600, bActive: 1, cExists: 0, aReports: 0xbf000400 });
   });
 });
 

@@ -12,10 +12,10 @@
 // (system-call number and arguments, fault address, text) and yields one of the TRAP_ tags, so
 // a system call or a fault allocates nothing on the way in.
 
-import { Access, type HardwareInterface } from '../emulator/hardware.ts';
-import type { Op, ProgramBody, ProgramEnv } from '../libl4/abi.ts';
+import { Access, type HardwareInterface } from '../../emulator/hardware.ts';
+import type { Op, ProgramBody, ProgramEnv } from '../../libl4/abi.ts';
 import type { ProgramText } from './text.ts';
-import type { Thread } from './thread.ts';
+import type { Thread } from '../generic/thread.ts';
 
 // Trap tags are symbols private to the kernel, so a program cannot forge one by yielding a value
 // of its own: anything else it yields halts it.

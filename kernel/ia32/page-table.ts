@@ -22,8 +22,8 @@ import {
   PG_RW,
   PG_US,
   type HardwareInterface,
-} from '../emulator/hardware.ts';
-import { FRAME, type KernelMemory } from './kernel-memory.ts';
+} from '../../emulator/hardware.ts';
+import { FRAME, type KernelMemory } from '../generic/kernel-memory.ts';
 
 export const KERNEL_BASE = 0xc0000000;
 /** First PDE index of the kernel region. */

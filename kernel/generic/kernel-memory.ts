@@ -6,7 +6,7 @@
 // the frame fails with error 8 (no memory). Free frames are kept in a stack, so allocation order
 // is a pure function of the allocation and free sequence.
 
-import type { PhysicalMemoryPort } from '../emulator/hardware.ts';
+import type { PhysicalMemoryPort } from '../../emulator/hardware.ts';
 
 export const FRAME = 4096;
 

@@ -7,7 +7,7 @@
 // in a space it creates. Code addresses lie in [TEXT_BASE, TEXT_BASE + 16 * bodies), a region
 // no page is ever mapped at by the kernel; nothing is fetched from there.
 
-import type { ProgramBody } from '../libl4/abi.ts';
+import type { ProgramBody } from '../../libl4/abi.ts';
 
 export const TEXT_BASE = 0x00010000;
 export const TEXT_STRIDE = 16;

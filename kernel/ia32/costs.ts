@@ -7,7 +7,7 @@
 // Pentium III about 55 cycles of C-path overhead over the IPC fast path and about 170 cycles for
 // a context switch plus TLB refill; the rest are estimates of the same order, marked so.
 
-import type { CpuProfile } from '../emulator/hardware.ts';
+import type { CpuProfile } from '../../emulator/hardware.ts';
 
 export interface KernelCosts {
   /** The IPC path (send and receive phase bookkeeping, partner lookup, queueing). */
@@ -24,6 +24,14 @@ export interface KernelCosts {
   readonly faultPath: number;
   /** Any other system call's own work. Estimate. */
   readonly syscallPath: number;
+  /** Taking a device interrupt: acknowledge and mask the line, build the interrupt IPC. Estimate. */
+  readonly interruptPath: number;
+  /**
+   * Each logical string of a string item: decode the send and buffer strings, set up the copy.
+   * Estimate. The copy itself is charged as its accesses: one translated access per page on each
+   * side and a TLB hit for every other read and write, as `rep movs` makes them.
+   */
+  readonly stringItem: number;
 }
 
 const p3: KernelCosts = {
@@ -34,6 +42,8 @@ const p3: KernelCosts = {
   unmapNode: 40,
   faultPath: 100,
   syscallPath: 50,
+  interruptPath: 60, // the 8259A's INTA cycles and a mask write are port I/O of about 20 cycles each
+  stringItem: 40,
 };
 
 const i486: KernelCosts = {
@@ -44,6 +54,8 @@ const i486: KernelCosts = {
   unmapNode: 50,
   faultPath: 120,
   syscallPath: 60,
+  interruptPath: 80,
+  stringItem: 50,
 };
 
 const COSTS: Readonly<Record<string, KernelCosts>> = { p3, i486 };

@@ -37,6 +37,10 @@
 //
 // Page sizes: log2Size 12 (4 KiB) or 22 (4 MiB). A child is never larger than its parent; a 4 KiB
 // child of a 4 MiB parent maps one 4 KiB part of the parent's frame (see `map` for which).
+//
+// Longer than 400 lines because it is one data structure whose operations share the tree's
+// private representation (TreeNode, the sibling links, the per-space index): split into files,
+// each would need that representation exported. About a third of it is the consistency check.
 
 /** Read right (fpage bit 2). */
 export const RIGHT_R = 4;

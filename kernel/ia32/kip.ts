@@ -15,8 +15,8 @@
 // Memory descriptors (two words each): low address | virtual 9 | subtype 4-7 | type 0-3, and
 // the inclusive high address rounded down to 1 KiB. Later descriptors take precedence.
 
-import { Syscall } from '../libl4/abi.ts';
-import type { PhysicalMemoryPort } from '../emulator/hardware.ts';
+import { Syscall } from '../../libl4/abi.ts';
+import type { PhysicalMemoryPort } from '../../emulator/hardware.ts';
 
 export const KIP_MAGIC = 0x4be6344c; // bytes 'L' '4' 0xE6 'K'
 export const KIP_API_VERSION = 0x84050000;
