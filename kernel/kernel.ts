@@ -14,7 +14,7 @@
 //             environment, program text, the cycle costs of the kernel's paths
 // This file only wires them together: each part gets the few others it uses.
 
-import { CR0_PE, CR0_PG, CR0_WP, type HardwareInterface } from '../emulator/hardware.ts';
+import { CR0_PE, CR0_PG, CR0_WP, hex32, type HardwareInterface } from '../emulator/hardware.ts';
 import { NILTHREAD, SYSCALL_NAMES, UTCB_LOCATION_NOT_SET, type ProgramBody } from '../libl4/abi.ts';
 import { AddressSpaces } from './api/address-spaces.ts';
 import { Dispatcher, type RunResult } from './api/dispatch.ts';
@@ -33,7 +33,7 @@ import { KernelMemory } from './generic/kernel-memory.ts';
 import { MappingDatabase } from './generic/mapping-database.ts';
 import { Scheduler } from './generic/scheduler.ts';
 import { ThreadTable } from './generic/thread-table.ts';
-import type { Space, Thread } from './generic/thread.ts';
+import { ThreadState, type Space, type Thread } from './generic/thread.ts';
 import { Timeouts } from './generic/timeouts.ts';
 import { Tracer, type TraceEvent } from './generic/trace.ts';
 import { kernelCosts, type KernelCosts } from './ia32/costs.ts';
@@ -271,6 +271,29 @@ export class Kernel {
 
   get rootSpace(): Space | null {
     return this.spaceTable.rootSpace;
+  }
+
+  /**
+   * What every thread is doing, a line each in thread-number order: waiting in an IPC (for
+   * whom), in a page fault or exception IPC (to whom), ready, or halted. For the console when a
+   * run ends without a shutdown, and for the debugger.
+   */
+  threadReport(): string[] {
+    const name = (id: number): string => (id === 0xffffffff ? 'any thread' : id & 0x3f ? `${id >>> 14}.${id & 0x3fff}` : `local ${hex32(id)}`);
+    return [...this.threads.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((t) => {
+        const id = name(t.id);
+        if (t.halted) return `${id}: halted`;
+        if (t.fault) return `${id}: page fault at ${hex32(t.fault.address)}, waiting for its pager ${name(t.sendTo?.id ?? t.receiveFrom)}`;
+        if (t.exception) return `${id}: exception ${t.exception.number}, waiting for its handler ${name(t.sendTo?.id ?? t.receiveFrom)}`;
+        if (t.awaitingStart) return `${id}: not started (waiting for its pager ${name(t.receiveFrom)})`;
+        if (t.state === ThreadState.Sending) return `${id}: sending to ${name(t.sendTo?.id ?? 0)}`;
+        if (t.state === ThreadState.Receiving) return `${id}: receiving from ${name(t.receiveFrom)}`;
+        if (t.state === ThreadState.Locked) return `${id}: in a string transfer`;
+        if (t.state === ThreadState.Inactive) return `${id}: inactive`;
+        return `${id}: ready`;
+      });
   }
 
   /** Microseconds since boot. */

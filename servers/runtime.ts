@@ -11,13 +11,17 @@
 //   - a program wortel started itself (the bootstrap servers, programs of a bare image) sends
 //     the status to its pager, wortel, with label EXIT_LABEL and one word, and waits there for
 //     good: wortel deletes it.
+// The program's exception handler (libl4/exception.ts) is whoever started it: a task's thread
+// that raises an exception ends the task (the task server reports it as crashed), a program
+// wortel started is reported by wortel. Threads created later inherit nothing: a thread sets
+// its own handler, and one without a handler is halted and reported by the kernel.
 // A thread started elsewhere than at the startup page (task.createThread with program(main) as
 // its body) is not a program's first thread: it runs main with no command line, and its end
 // ends only that thread.
 // Console output: print (console.ts).
 
-import { TCR_PAGER, type Op, type ProgramBody, type ProgramEnv } from '../libl4/abi.ts';
-import { loadMessage, readTcr } from '../libl4/registers.ts';
+import { TCR_EXCEPTION_HANDLER, TCR_PAGER, type Op, type ProgramBody, type ProgramEnv } from '../libl4/abi.ts';
+import { loadMessage, readTcr, writeTcr } from '../libl4/registers.ts';
 import { call } from '../libl4/syscalls.ts';
 import { print } from './console.ts';
 import { startDefaultPager } from './default-pager.ts';
@@ -42,6 +46,9 @@ export function program(main: ProgramMain): ProgramBody {
     }
     const startup = yield* startupOf(env, env.sp);
     const inTask = (startup.flags & StartupFlags.Task) !== 0;
+    // Whoever started the program hears of its exceptions: the task server, or wortel.
+    const handler = inTask ? startup.taskServer : startup.wortel;
+    if (handler) yield* writeTcr(env, TCR_EXCEPTION_HANDLER, handler);
     let status: number;
     try {
       if (inTask) yield* startDefaultPager(env, startup);

@@ -27,7 +27,7 @@
 //   5 data), physical base (+36), length (+40), entry IP (+44, programs only), command line
 //   (+48, 80 bytes, NUL-padded)
 
-import { ANYTHREAD, Label, Syscall, TCR_ERROR_CODE, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../libl4/abi.ts';
+import { ANYTHREAD, ExceptionNumber, Label, Syscall, TCR_ERROR_CODE, UTCB_MR_OFFSET, type Op, type ProgramEnv } from '../libl4/abi.ts';
 import { acceptor } from '../libl4/acceptor.ts';
 import { fpage, Rights } from '../libl4/fpage.ts';
 import { mapItem } from '../libl4/map-item.ts';
@@ -235,6 +235,17 @@ export function* wortel(env: ProgramEnv): Op<void> {
     }
     const program = programs.find((p) => p.paged && p.thread === from && p.status === null);
     if (!program) continue;
+    if (label === Label.Exception && untyped === 12) {
+      // A program wortel started raised an exception (the kernel's console line says why).
+      yield* ended(program, 1, `crashed: ${exceptionName(word(2))}`);
+      yield* env.syscall(Syscall.ThreadControl, [program.thread, 0, 0, 0, 0]);
+      if (program.system) {
+        yield* env.print(`wortel: the Hurd cannot run without ${program.module.name}: shutting down\n`);
+        yield* env.shutdown(1);
+        return;
+      }
+      continue;
+    }
     if (label === WortelOp.Exit) {
       yield* ended(program, untyped >= 1 ? word(0) : 1, `exited with status ${untyped >= 1 ? word(0) : 1}`);
       yield* env.syscall(Syscall.ThreadControl, [program.thread, 0, 0, 0, 0]);
@@ -310,6 +321,7 @@ export function* wortel(env: ProgramEnv): Op<void> {
         if (program) {
           const cause = word(1);
           if (cause === DeathCause.Exited) yield* ended(program, word(2), `exited with status ${word(2)}`);
+          else if (cause === DeathCause.Crashed) yield* ended(program, 1, `crashed: ${exceptionName(word(2))}`);
           else yield* ended(program, 1, `was ${DEATH_CAUSE_NAMES[cause] ?? `ended (cause ${cause})`}`);
         }
         yield* env.write32(mr(0), 0);
@@ -326,4 +338,12 @@ export function* wortel(env: ProgramEnv): Op<void> {
   const status = failure ? failure.status! : 0;
   yield* env.print(`wortel: all programs done, shutting down with status ${status}\n`);
   yield* env.shutdown(status);
+}
+
+/** What libl4's ExceptionNumber `number` means, for the console. */
+function exceptionName(number: number): string {
+  if (number === ExceptionNumber.HostException) return 'a host exception in its code (exception 0x100)';
+  if (number === ExceptionNumber.InvalidOpcode) return 'it yielded outside its environment (#UD)';
+  if (number === ExceptionNumber.GeneralProtection) return 'an invalid system call (#GP)';
+  return `exception ${number}`;
 }

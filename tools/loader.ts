@@ -104,6 +104,8 @@ export interface BootResult {
 /** Exit statuses of a boot that did not end in a shutdown. */
 export const EXIT_MAX_CYCLES = 3;
 export const EXIT_IDLE = 4;
+/** Threads the idle report lists at most. */
+const IDLE_REPORT_LINES = 24;
 
 interface Placed {
   readonly module: ParsedModule;
@@ -224,7 +226,13 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   }
   const exitStatus = run.reason === 'shutdown' ? run.exitStatus! : run.reason === 'max-cycles' ? EXIT_MAX_CYCLES : EXIT_IDLE;
   if (run.reason === 'max-cycles') machine.console.write(`laden: stopped at the cycle limit (${run.cycles} cycles)\n`);
-  else if (run.reason !== 'shutdown') machine.console.write(`laden: the system went idle without shutting down (${run.cycles} cycles)\n`);
+  else if (run.reason !== 'shutdown') {
+    // Say what every thread is stuck in, so that a boot that hangs tells who waits for whom.
+    const report = kernel.threadReport();
+    machine.console.write(`laden: the system went idle without shutting down (${run.cycles} cycles); its threads:\n`);
+    for (const line of report.slice(0, IDLE_REPORT_LINES)) machine.console.write(`laden:   ${line}\n`);
+    if (report.length > IDLE_REPORT_LINES) machine.console.write(`laden:   and ${report.length - IDLE_REPORT_LINES} more\n`);
+  }
   const mmu = machine.cpu.counters;
   const counters: BootCounters = {
     cycles: mmu.cycles,

@@ -38,6 +38,10 @@ export interface ExceptionParts {
   readonly start: (thread: Thread, ip: number, sp: number) => void;
 }
 
+function formatThread(id: number): string {
+  return `${id >>> 14}.${id & 0x3fff}`;
+}
+
 export class Exceptions {
   private readonly parts: ExceptionParts;
 
@@ -60,6 +64,9 @@ export class Exceptions {
       return;
     }
     counters.exceptionIpcs++;
+    // A host exception's text is in no register: the console says it, as the kernel debugger
+    // would, and the handler decides what becomes of the thread.
+    if (resume === ResumeKind.Restart) hw.console.write(`kernel: thread ${formatThread(thread.id)}: ${reason}; told its exception handler ${formatThread(handler)}\n`);
     const record = thread.exceptionRecord;
     for (let i = 0; i <= EXCEPTION_MESSAGE_WORDS; i++) record.saved[i] = utcbs.readMr(thread, i);
     record.number = number;

@@ -11,13 +11,14 @@
 // What a watcher receives when a task dies: a message (sent, not a call: do not reply) with
 // label TaskNotice.Death (0x5440) and three words: the task, the cause (DeathCause: 0 exited, 1
 // destroyed, 2 killed by physmem for ignoring a reclaim request, 3 faulted where nothing pages
-// it) and its exit status (0 unless it exited). It arrives when the watching thread next waits
+// it, 4 crashed: a thread raised an exception) and its exit status (for a crash, the exception
+// number; 0 for the other causes). It arrives when the watching thread next waits
 // for a message from anyone; `deathNotice` decodes it.
 
-import { TCR_MY_GLOBAL_ID, TCR_PAGER, ExchangeControl, type Op, type ProgramBody, type ProgramEnv } from '../../libl4/abi.ts';
+import { TCR_EXCEPTION_HANDLER, TCR_MY_GLOBAL_ID, TCR_PAGER, ExchangeControl, type Op, type ProgramBody, type ProgramEnv } from '../../libl4/abi.ts';
 import { acceptor } from '../../libl4/acceptor.ts';
 import { completeFpage } from '../../libl4/fpage.ts';
-import { readTcr } from '../../libl4/registers.ts';
+import { readTcr, writeTcr } from '../../libl4/registers.ts';
 import { exchangeRegisters } from '../../libl4/syscalls.ts';
 import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
@@ -78,12 +79,32 @@ export function* destroyTask(env: ProgramEnv, task: number): Op<void> {
  * thread id.
  */
 export function* createThread(env: ProgramEnv, body: ProgramBody, sp: number = 0): Op<number> {
-  const ip = env.codeAddress(body);
+  const ip = env.codeAddress(withExceptionHandler(body));
   const pager = yield* readTcr(env, TCR_PAGER);
   const thread = (yield* request(env, TaskOp.CreateThread, [pager])).words[0]!;
   // Threads of one space start each other with ExchangeRegisters.
   yield* exchangeRegisters(env, thread, ExchangeControl.SetIp | ExchangeControl.SetSp, sp >>> 0, ip, 0, 0, 0);
   return thread;
+}
+
+const handled = new WeakMap<ProgramBody, ProgramBody>();
+
+/**
+ * `body`, made to name the task server as its thread's exception handler first (a thread's
+ * exception handler is a register of its own), so that an exception in any thread of a task
+ * ends the task as one in its first thread does. The same body always gets the same wrapper.
+ */
+function withExceptionHandler(body: ProgramBody): ProgramBody {
+  let wrapped = handled.get(body);
+  if (!wrapped) {
+    wrapped = function* thread(tenv: ProgramEnv): Op<void> {
+      const server = (yield* startupOf(tenv)).taskServer;
+      if (server) yield* writeTcr(tenv, TCR_EXCEPTION_HANDLER, server);
+      yield* body(tenv);
+    };
+    handled.set(body, wrapped);
+  }
+  return wrapped;
 }
 
 /** The task a thread belongs to. */

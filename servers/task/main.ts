@@ -26,6 +26,7 @@ import { mapItem } from '../../libl4/map-item.ts';
 import { loadMessage, setAcceptor, type OutgoingMessage } from '../../libl4/registers.ts';
 import type { ServerRequest } from '../../libl4/server.ts';
 import { call, send } from '../../libl4/syscalls.ts';
+import { decodeExceptionMessage, isExceptionMessage } from '../../libl4/exception.ts';
 import { globalId } from '../../libl4/thread-id.ts';
 import { Refusal, refuseUnless } from '../errno.ts';
 import * as physmem from '../physmem/client.ts';
@@ -252,6 +253,12 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
       if (item) return { label: 0, items: item };
       yield* print(env, `task: ${caller.name} (task ${caller.id}) faulted at 0x${word(0).toString(16)}, where nothing pages it\n`);
       if (caller.managed) yield* destroy(caller, DeathCause.Faulted, 0);
+      return null;
+    }
+    if (isExceptionMessage(request.tag) && caller) {
+      // A thread of a task raised an exception (the kernel's console line says which and why).
+      const exception = decodeExceptionMessage(w);
+      if (caller.managed) yield* destroy(caller, DeathCause.Crashed, exception.exception);
       return null;
     }
     if (label === PhysmemNotice.Kill) {

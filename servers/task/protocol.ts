@@ -36,8 +36,10 @@ export const DeathCause = {
   Killed: 2,
   /** It faulted where nobody pages it (its pager was still the task server). */
   Faulted: 3,
+  /** A thread of it raised an exception (the status is its number, libl4's ExceptionNumber). */
+  Crashed: 4,
 } as const;
-export const DEATH_CAUSE_NAMES = ['exited', 'destroyed', 'killed', 'faulted'] as const;
+export const DEATH_CAUSE_NAMES = ['exited', 'destroyed', 'killed', 'faulted', 'crashed'] as const;
 
 /** The command line a CreateTask request carries, at most (the rest of the message). */
 export const CREATE_TASK_ARGS_BYTES = 4 * 60;

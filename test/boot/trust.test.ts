@@ -150,7 +150,8 @@ describe('the trust boundary', () => {
     expect(result.output).toContain('wortel: hello exited with status 0\n');
     expect(result.output).not.toContain('exit-raw exited');
     expect(result.output).not.toContain('all programs done');
-    expect(result.output).toMatch(/laden: the system went idle without shutting down \(\d+ cycles\)\n$/);
+    expect(result.output).toMatch(/laden: the system went idle without shutting down \(\d+ cycles\); its threads:\n(laden: {3}.*\n)*$/);
+    expect(result.output).toContain('laden:   1000.1: halted\n');
     expect(result.run.reason).toBe('idle');
     expect(result.exitStatus).toBe(4);
     expect(result.kernel.counters.threadsHalted).toBe(1);
