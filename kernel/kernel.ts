@@ -15,10 +15,10 @@
 // This file only wires them together: each part gets the few others it uses.
 
 import { CR0_PE, CR0_PG, CR0_WP, hex32, type HardwareInterface } from '../emulator/hardware.ts';
-import { NILTHREAD, SYSCALL_NAMES, UTCB_LOCATION_NOT_SET, type ProgramBody } from '../libl4/abi.ts';
+import { ExceptionNumber, NILTHREAD, SYSCALL_NAMES, UTCB_LOCATION_NOT_SET, type ProgramBody } from '../libl4/abi.ts';
 import { AddressSpaces } from './api/address-spaces.ts';
 import { Dispatcher, type RunResult } from './api/dispatch.ts';
-import { Exceptions } from './api/exceptions.ts';
+import { Exceptions, ResumeKind } from './api/exceptions.ts';
 import { Interrupts } from './api/interrupts.ts';
 import { Ipc } from './api/ipc.ts';
 import { MapItems } from './api/map-items.ts';
@@ -182,7 +182,8 @@ export class Kernel {
     this.lifecycle = lifecycle;
     const halt = lifecycle.halt.bind(lifecycle);
     const transferFaultDone = (thread: Thread, error: number): void => strings.faultDone(thread, error);
-    faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt, transferFaultDone });
+    const unservable = (thread: Thread, reason: string, errorCode: number): void => exceptions!.raise(thread, ExceptionNumber.PageFault, 0, ResumeKind.Continue, reason, errorCode);
+    faults = new PageFaults({ hw, costs: this.costs, counters, tracer, spaces, utcbs, ipc, halt, transferFaultDone, unservable });
     const start = (thread: Thread, ip: number, sp: number): void => void lifecycle!.start(thread, ip, sp);
     exceptions = new Exceptions({ hw, costs: this.costs, counters, tracer, utcbs, ipc, halt, start });
     const createThread = (id: number, space: Space, scheduler: number): Thread | null => lifecycle!.create(id, space, UTCB_LOCATION_NOT_SET, scheduler, 0);

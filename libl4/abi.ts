@@ -160,6 +160,12 @@ export const ExceptionNumber = {
    */
   GeneralProtection: 13,
   /**
+   * #PF (14): a page fault nothing serves: an access to kernel memory, a thread without a pager,
+   * a page-fault IPC that failed, or a pager's map that kernel memory could not hold, again and
+   * again. The error code is the fault's; a reply with the same IP tries the access again.
+   */
+  PageFault: 14,
+  /**
    * Not an IA-32 vector: the thread's body raised a host exception (it threw). Its generator has
    * ended, so the reply starts the thread afresh at the IP in MR1.
    */

@@ -345,5 +345,6 @@ function exceptionName(number: number): string {
   if (number === ExceptionNumber.HostException) return 'a host exception in its code (exception 0x100)';
   if (number === ExceptionNumber.InvalidOpcode) return 'it yielded outside its environment (#UD)';
   if (number === ExceptionNumber.GeneralProtection) return 'an invalid system call (#GP)';
+  if (number === ExceptionNumber.PageFault) return 'a page fault nothing serves (#PF)';
   return `exception ${number}`;
 }

@@ -53,7 +53,7 @@ export class Exceptions {
    * Reports exception `number` of `thread` to its exception handler, or halts the thread with
    * `reason` when it has none. `eax` is the EAX word of the message.
    */
-  raise(thread: Thread, number: number, eax: number, resume: ResumeKindValue, reason: string): void {
+  raise(thread: Thread, number: number, eax: number, resume: ResumeKindValue, reason: string, errorCode = 0): void {
     const { hw, costs, counters, tracer, utcbs } = this.parts;
     counters.exceptions++;
     hw.cpu.charge(hw.profile.costs.exceptionEntry + costs.faultPath);
@@ -64,9 +64,9 @@ export class Exceptions {
       return;
     }
     counters.exceptionIpcs++;
-    // A host exception's text is in no register: the console says it, as the kernel debugger
-    // would, and the handler decides what becomes of the thread.
-    if (resume === ResumeKind.Restart) hw.console.write(`kernel: thread ${formatThread(thread.id)}: ${reason}; told its exception handler ${formatThread(handler)}\n`);
+    // The reason is in no register: the console says it, as the kernel debugger would, and the
+    // handler decides what becomes of the thread.
+    hw.console.write(`kernel: thread ${formatThread(thread.id)}: ${reason}; told its exception handler ${formatThread(handler)}\n`);
     const record = thread.exceptionRecord;
     for (let i = 0; i <= EXCEPTION_MESSAGE_WORDS; i++) record.saved[i] = utcbs.readMr(thread, i);
     record.number = number;
@@ -74,7 +74,7 @@ export class Exceptions {
     record.resume = resume;
     record.reason = reason;
     thread.exception = record;
-    const words = [thread.ip, thread.flags, number, 0, 0, 0, 0, thread.sp, 0, 0, 0, eax];
+    const words = [thread.ip, thread.flags, number, errorCode, 0, 0, 0, thread.sp, 0, 0, 0, eax];
     utcbs.writeMr(thread, 0, ((Label.Exception << 16) | EXCEPTION_MESSAGE_WORDS) >>> 0);
     for (let i = 0; i < EXCEPTION_MESSAGE_WORDS; i++) utcbs.writeMr(thread, i + 1, words[i]! >>> 0);
     this.parts.ipc.call(thread, handler);

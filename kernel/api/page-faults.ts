@@ -33,6 +33,8 @@ export interface PageFaultParts {
   readonly ipc: Ipc;
   /** Stops a thread with a console report. */
   readonly halt: (thread: Thread, reason: string) => void;
+  /** A fault nothing can serve: a #PF exception to the thread's exception handler (halted without one). */
+  readonly unservable: (thread: Thread, reason: string, errorCode: number) => void;
   /** A fault of a string transfer was answered (error 0) or its IPC failed. */
   readonly transferFaultDone: (thread: Thread, error: number) => void;
 }
@@ -57,7 +59,7 @@ export class PageFaults {
     const kind = error & 2 ? 'write' : 'read';
     if (tracer.enabled) tracer.emit('fault', thread.id, `${kind} at ${hex32(address)} error ${error}`);
     if (address >= USER_TOP) {
-      this.parts.halt(thread, `${kind} of kernel memory at ${hex32(address)} (error code ${error})`);
+      this.parts.unservable(thread, `${kind} of kernel memory at ${hex32(address)} (error code ${error})`, error);
       return;
     }
     if (thread.space === spaces.sigma0Space) {
@@ -72,7 +74,7 @@ export class PageFaults {
     }
     const pager = utcbs.readTcr(thread, TCR_PAGER);
     if (pager === NILTHREAD) {
-      this.parts.halt(thread, `${kind} page fault at ${hex32(address)} with no pager`);
+      this.parts.unservable(thread, `${kind} page fault at ${hex32(address)} with no pager`, error);
       return;
     }
     this.sendFault(thread, pager, address, (error & 2) !== 0, false);
@@ -136,11 +138,11 @@ export class PageFaults {
       return;
     }
     if (error !== 0 && error !== IpcError.Canceled) {
-      this.parts.halt(thread, `page fault at ${hex32(fault.address)}: IPC to the pager failed (error ${error})`);
+      this.parts.unservable(thread, `page fault at ${hex32(fault.address)}: IPC to the pager failed (error ${error})`, thread.faultErrorCode);
       return;
     }
     if (exhausted) {
-      this.parts.halt(thread, `page fault at ${hex32(fault.address)}: kernel memory ran out mapping the pager's reply (${MAP_RETRY_LIMIT + 1} times)`);
+      this.parts.unservable(thread, `page fault at ${hex32(fault.address)}: kernel memory ran out mapping the pager's reply (${MAP_RETRY_LIMIT + 1} times)`, thread.faultErrorCode);
       return;
     }
     hw.cpu.charge(hw.profile.costs.exceptionReturn);

@@ -38,6 +38,14 @@ describe('failures are reported', () => {
     expect(boot.result.run.reason).toBe('shutdown');
   });
 
+  it('a read of kernel memory is a page fault nothing serves: the task crashes with #PF', async () => {
+    const boot = await bootHurd([crash('reader', 'kernel-read')], { watchMappings: false });
+    // Error code 5: the page is present (the kernel's) and the access a user one.
+    expect(boot.output).toContain('kernel: thread 1003.5: read of kernel memory at 0xc0001000 (error code 5); told its exception handler 1001.3\n');
+    expect(linesOf(boot.output, 'wortel: ')).toContain('wortel: reader crashed: a page fault nothing serves (#PF)');
+    expect(boot.result.exitStatus).toBe(1);
+  });
+
   it('a boot that goes idle lists what each thread waits for', async () => {
     const boot = await bootHurd([crash('blocker', 'block')], { watchMappings: false });
     expect(boot.result.run.reason).toBe('idle');

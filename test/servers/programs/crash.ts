@@ -2,6 +2,7 @@
 //   do=throw-thread   a thread of the task throws: the task is destroyed as crashed
 //   do=loop           the first thread loops without calling its environment
 //   do=block          waits for a message nobody sends (the boot goes idle)
+//   do=kernel-read    reads kernel memory
 //   do=ok             exits 0 (a neighbour that must be unaffected)
 import type { Op, ProgramEnv } from '../../../libl4/abi.ts';
 import { wait } from '../../../libl4/syscalls.ts';
@@ -23,6 +24,9 @@ export default program(function* crash(env: ProgramEnv, args: string): Op<number
       for (;;) {}
     case 'block':
       yield* wait(env);
+      return 0;
+    case 'kernel-read':
+      yield* env.read32(0xc0001000);
       return 0;
     default:
       return 0;
