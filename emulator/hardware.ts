@@ -73,6 +73,10 @@ export interface CpuPort {
    * page fault (CR2 and `lastErrorCode` set, the faulting page's TLB entries dropped).
    */
   tryTranslate(linear: number, kind: AccessKind, cpl: Cpl): number;
+  /** A dword-aligned read at `cpl`: the word, or -1 for a page fault (recorded as by tryTranslate). */
+  tryRead32(linear: number, cpl: Cpl): number;
+  /** A dword-aligned write at `cpl`: false for a page fault (recorded as by tryTranslate). */
+  tryWrite32(linear: number, value: number, cpl: Cpl): boolean;
   /**
    * Batched translation, as a string instruction makes it: `count` dword accesses within one
    * page, the first at `linear` and the others at the dwords after it, counted exactly as that

@@ -225,7 +225,6 @@ export class Mmu {
   private readMisses = 0;
   private writeMisses = 0;
   private fetchMisses = 0;
-  private walks = 0;
   private walkReferences = 0;
   private accessedDirtyWrites = 0;
   // The timer poll's precomputed answer: cyclesReached(quietCycle) is false while clock <
@@ -528,9 +527,38 @@ export class Mmu {
     return this.read32Slow(linear, cpl);
   }
 
+  /**
+   * An aligned 32-bit read as a program thread makes it: the word, or -1 after a page fault
+   * (recorded as tryTranslate records it). `linear` must be dword-aligned.
+   */
+  tryRead32(linear: number, cpl: Cpl): number {
+    const entry = this.dataShadow[linear >>> 12];
+    if ((entry & (cpl === 3 ? 3 : 1)) === 1) {
+      this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
+      return this.words[((entry & ~0xfff) | (linear & 0xfff)) >>> 2]!;
+    }
+    const physical = this.resolve(linear >>> 0, 0, cpl);
+    return physical < 0 ? -1 : this.memory.read32(physical);
+  }
+
+  /** An aligned 32-bit write as a program thread makes it: false after a page fault. */
+  tryWrite32(linear: number, value: number, cpl: Cpl): boolean {
+    const entry = this.dataShadow[linear >>> 12];
+    if ((entry & (cpl === 3 ? 5 : 9)) === 1) {
+      this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
+      this.writeHits++;
+      this.words[((entry & ~0xfff) | (linear & 0xfff)) >>> 2] = value;
+      return true;
+    }
+    const physical = this.resolve(linear >>> 0, 1, cpl);
+    if (physical < 0) return false;
+    this.memory.write32(physical, value);
+    return true;
+  }
+
   private read32Slow(linear: number, cpl: Cpl): number {
     if ((linear & 0xfff) > 0xffc) return this.readCrossing(linear >>> 0, 4, cpl);
-    const physical = this.resolve(linear >>> 0, Access.Read, cpl);
+    const physical = this.resolve(linear >>> 0, 0, cpl);
     if (physical < 0) throw newPageFault(this._cr2, this.lastErrorCode);
     return this.memory.read32(physical);
   }
@@ -586,7 +614,7 @@ export class Mmu {
   private commonMiss(linear: number, kind: AccessKind, cpl: Cpl): number {
     if (this._cr0 >= 0 || this.staleCheck) return -1; // PG is bit 31
     const tlb = kind === 2 ? this.instructionTlb : this.dataTlb;
-    if (tlb.lookup(linear) >= 0) return -1; // the entry refused this access: the general path decides
+    if (tlb.holds(linear)) return -1; // the entry refused this access: the general path decides
     const words = this.words;
     // A PDE or PTE address past the end of RAM reads undefined, which `| 0` turns into "not present".
     const pde = words[((this._cr3 & ~0xfff) | ((linear >>> 22) << 2)) >>> 2]! | 0;
@@ -603,7 +631,6 @@ export class Mmu {
     if (write) this.writeMisses++;
     else if (kind === 0) this.readMisses++;
     else this.fetchMisses++;
-    this.walks++;
     this.walkReferences += 2;
     this.fills++;
     // TLB_WRITABLE 1 and TLB_USER 2 from R/W and U/S of the path, TLB_DIRTY 4, TLB_GLOBAL 8 (with PGE).
@@ -688,7 +715,6 @@ export class Mmu {
     const user = cpl === 3 ? 1 : 0;
     const notPresent = (write << 1) | (user << 2);
     const wp = this._cr0 & CR0_WP ? 1 : 0;
-    if (commit) this.walks++;
 
     // PDE: CR3[31:12] | linear[31:22] * 4
     const pdeAddress = ((this._cr3 & PG_FRAME) | ((linear >>> 22) << 2)) >>> 0;
@@ -914,7 +940,8 @@ export class Mmu {
       itlbMisses: miss(2),
       dtlbEvictions: this.dataTlb.evictions,
       itlbEvictions: split ? this.instructionTlb.evictions : 0,
-      walks: this.walks,
+      // Every miss walks, and so does every dirty-bit assist.
+      walks: miss(0) + miss(1) + miss(2) + c[C_DIRTY_WALKS],
       walkReferences: this.walkReferences,
       dirtyWalks: c[C_DIRTY_WALKS],
       accessedDirtyWrites: this.accessedDirtyWrites,
@@ -941,7 +968,6 @@ export class Mmu {
     this.readMisses = 0;
     this.writeMisses = 0;
     this.fetchMisses = 0;
-    this.walks = 0;
     this.walkReferences = 0;
     this.accessedDirtyWrites = 0;
     this.dataTlb.evictions = 0;

@@ -221,3 +221,30 @@ describe('the lean miss path', () => {
   });
 });
 
+
+describe('tryRead32 and tryWrite32', () => {
+  it('count as a translation and the access, and report a fault as -1 or false with CR2 set', () => {
+    const a = machine();
+    const b = machine();
+    for (const m of [a, b]) {
+      m.tables.map(0x400000, 0x200000, USER_RW);
+      m.tables.map(0x401000, 0x201000, PG_US); // read-only
+      m.memory.write32(0x200010, 0xfedcba98);
+    }
+    expect(a.mmu.tryRead32(0x400010, 3)).toBe(0xfedcba98); // a miss
+    expect(a.mmu.tryRead32(0x400010, 3)).toBe(0xfedcba98); // a hit
+    expect(a.mmu.tryWrite32(0x400020, 0x80000001, 3)).toBe(true); // the dirty-bit walk
+    expect(a.mmu.tryWrite32(0x401000, 1, 3)).toBe(false);
+    expect(a.mmu.cr2).toBe(0x401000);
+    expect(a.mmu.lastErrorCode).toBe(1 | PF_W | PF_U);
+    expect(a.mmu.tryRead32(0x402000, 3)).toBe(-1);
+    b.mmu.read32(0x400010, 3);
+    b.mmu.read32(0x400010, 3);
+    b.mmu.write32(0x400020, 0x80000001, 3);
+    expect(b.mmu.tryTranslate(0x401000, Access.Write, 3)).toBe(-1);
+    expect(b.mmu.tryTranslate(0x402000, Access.Read, 3)).toBe(-1);
+    expect(a.mmu.counters).toEqual(b.mmu.counters);
+    expect(a.mmu.tlbEntries()).toEqual(b.mmu.tlbEntries());
+    expect(a.memory.read32(0x200020)).toBe(0x80000001);
+  });
+});
