@@ -69,6 +69,11 @@ export interface KernelConfig {
   readonly timesliceUs?: number;
   /** Receives trace events as they happen. */
   readonly trace?: (event: TraceEvent) => void;
+  /**
+   * Programs' bulk operations translate a page at a time (default), counted exactly as access by
+   * access; false makes them translate access by access (the reference for determinism tests).
+   */
+  readonly batchedAccesses?: boolean;
 }
 
 export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch' | 'halt';
@@ -140,6 +145,8 @@ export class Kernel {
   /** A thread woken by the current one that should run next (IPC hand-off). */
   handoff: Thread | null = null;
   readonly trace: ((event: TraceEvent) => void) | null;
+  /** Programs' bulk operations translate a page at a time (KernelConfig.batchedAccesses). */
+  private readonly batchedAccesses: boolean;
 
   private readonly readyQueues: Thread[][] = [];
   private readonly readyBits = new Uint32Array(8);
@@ -162,6 +169,7 @@ export class Kernel {
     this.hw = hw;
     this.costs = kernelCosts(hw.profile);
     this.trace = config.trace ?? null;
+    this.batchedAccesses = config.batchedAccesses !== false;
     const region = config.kernelMemory ?? { base: 0x100000, size: 8 * 1024 * 1024 };
     this.kmem = new KernelMemory(hw.physical, region.base, region.size);
     this.pageTables = new PageTables(hw, this.kmem, region.base + region.size);
@@ -269,7 +277,7 @@ export class Kernel {
     this.writeTcr(thread, TCR_MY_GLOBAL_ID, thread.id);
     this.writeTcr(thread, TCR_PAGER, pager);
     this.writeTcr(thread, TCR_EXCEPTION_HANDLER, NILTHREAD);
-    thread.env = createProgramEnv(this.hw, this.text, thread);
+    thread.env = createProgramEnv(this.hw, this.text, thread, { batched: this.batchedAccesses });
     // Activated: it waits for the start message (IP, SP) from its pager.
     thread.awaitingStart = true;
     thread.state = ThreadState.Receiving;
