@@ -94,7 +94,7 @@ const HIT_SUPERVISOR_READ = SHADOW_VALID;
 const HIT_USER_READ = SHADOW_VALID | SHADOW_NO_USER;
 const HIT_SUPERVISOR_WRITE = SHADOW_VALID | SHADOW_NO_SUPERVISOR_WRITE;
 const HIT_USER_WRITE = SHADOW_VALID | SHADOW_NO_USER_WRITE;
-if (TLB_WRITABLE !== 1 || TLB_USER !== 2 || TLB_DIRTY !== 4 || TLB_GLOBAL !== 8 || SHADOW_VALID !== 1 || HIT_USER_READ !== 3 || HIT_SUPERVISOR_READ !== 1 || HIT_USER_WRITE !== 5 || HIT_SUPERVISOR_WRITE !== 9) {
+if (TLB_WRITABLE !== 1 || TLB_USER !== 2 || TLB_DIRTY !== 4 || TLB_GLOBAL !== 8 || SHADOW_VALID !== 1 || SHADOW_NO_USER !== 2 || SHADOW_NO_USER_WRITE !== 4 || SHADOW_NO_SUPERVISOR_WRITE !== 8 || HIT_USER_READ !== 3 || HIT_SUPERVISOR_READ !== 1 || HIT_USER_WRITE !== 5 || HIT_SUPERVISOR_WRITE !== 9) {
   throw new Error('mmu.ts: the fast paths\' literals no longer match the bit formats of tlb.ts');
 }
 
@@ -231,6 +231,11 @@ export class Mmu {
   // quietUntil. 0 forgets it (anything that moves the cycle count other than a hit does).
   private quietUntil = 0;
   private quietCycle = -1;
+  // The cycle count is clock x tlbHit + cycleBase: hits move only the clock, charges and register
+  // writes add to cycleBase, and the slow path (which changes many counts) has it summed afresh.
+  private cycleBase = 0;
+  private cycleBaseValid = false;
+  private readonly hitCost: number;
   // Hot-path copies of fields of the objects above.
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
@@ -253,6 +258,7 @@ export class Mmu {
     this.profile = getProfile(options.profile);
     const p = this.profile;
     this.costs = p.costs;
+    this.hitCost = p.costs.tlbHit;
     this.dataTlb = new Tlb(p.instructionTlb ? 'dtlb' : 'tlb', p.dataTlb, p.replacement);
     this.instructionTlb = p.instructionTlb ? new Tlb('itlb', p.instructionTlb, p.replacement) : this.dataTlb;
     this.words = memory.words;
@@ -276,7 +282,7 @@ export class Mmu {
     const changed = (value ^ this._cr0) & (CR0_PG | CR0_WP);
     this._cr0 = value;
     this.counts[C_CR0_CR4_WRITES]++;
-    this.quietUntil = 0;
+    this.spent(this.costs.movCr0Cr4);
     if (changed) this.flushAll();
   }
 
@@ -294,7 +300,7 @@ export class Mmu {
   set cr3(value: number) {
     this._cr3 = value | 0;
     this.counts[C_CR3_WRITES]++;
-    this.quietUntil = 0;
+    this.spent(this.costs.movCr3);
     if (this._cr4 & CR4_PGE) {
       this.dataTlb.flush(true);
       if (this.instructionTlb !== this.dataTlb) this.instructionTlb.flush(true);
@@ -320,14 +326,14 @@ export class Mmu {
     const changed = (value ^ this._cr4) & (CR4_PSE | CR4_PGE | CR4_PAE);
     this._cr4 = value | 0;
     this.counts[C_CR0_CR4_WRITES]++;
-    this.quietUntil = 0;
+    this.spent(this.costs.movCr0Cr4);
     if (changed) this.flushAll();
   }
 
   /** INVLPG: drops the page's translations in every TLB, the whole 4 MiB page if it is one. */
   invlpg(linear: number): void {
     this.counts[C_INVLPG]++;
-    this.quietUntil = 0;
+    this.spent(this.costs.invlpg);
     this.dataTlb.invalidatePage(linear >>> 0);
     if (this.instructionTlb !== this.dataTlb) this.instructionTlb.invalidatePage(linear >>> 0);
   }
@@ -595,8 +601,9 @@ export class Mmu {
 
   /** The physical address, or -1 after recording a fault (CR2, counter, TLB drop, lastErrorCode). */
   private resolve(linear: number, kind: AccessKind, cpl: Cpl): number {
-    // More than a hit's cycles may be spent here: the timer poll computes its answer afresh.
+    // More than a hit's cycles may be spent here: the cycle count is summed afresh when next read.
     this.quietUntil = 0;
+    this.cycleBaseValid = false;
     const physical = this.commonMiss(linear, kind, cpl);
     if (physical >= 0) return physical;
     return this.resolveGeneral(linear, kind, cpl);
@@ -898,11 +905,26 @@ export class Mmu {
   charge(cycles: number): void {
     if (!Number.isSafeInteger(cycles) || cycles < 0) throw new RangeError(`cannot charge ${String(cycles)} cycles`);
     this.counts[C_CHARGED] += cycles;
-    this.quietUntil = 0;
+    this.spent(cycles);
   }
 
   /** The cycle count now. */
   get cycles(): number {
+    if (!this.cycleBaseValid) {
+      this.cycleBase = this.summedCycles() - this.clock * this.hitCost;
+      this.cycleBaseValid = true;
+    }
+    return this.clock * this.hitCost + this.cycleBase;
+  }
+
+  /** `cycles` other than by a hit (which the clock counts): kept up to date, or summed afresh. */
+  private spent(cycles: number): void {
+    this.cycleBase += cycles;
+    this.quietUntil = 0;
+  }
+
+  /** The cycle count from every counter. */
+  private summedCycles(): number {
     const c = this.counts;
     const cost = this.costs;
     const accesses = this.clock - this.hitBase - this.fills + this.readMisses + this.writeMisses + this.fetchMisses + c[C_UNPAGED] + c[C_UNPAGED + 1] + c[C_UNPAGED + 2];
@@ -961,6 +983,7 @@ export class Mmu {
   resetCounters(): void {
     this.counts.fill(0);
     this.quietUntil = 0;
+    this.cycleBaseValid = false;
     this.hitBase = this.clock;
     this.fills = 0;
     this.writeHits = 0;

@@ -142,7 +142,7 @@ export class Tlb {
   /** Does any entry translate `linear`? lookup's answer, with a 4-way set searched unrolled. */
   holds(linear: number): boolean {
     if (this.smallWays !== 4 || this.validLarge !== 0) return this.lookup(linear) >= 0;
-    const page = linear >>> SMALL_SHIFT;
+    const page = linear >>> 12;
     const base = (page & this.smallSetMask) << 2;
     const tag = this.tag;
     return tag[base] === page || tag[base + 1] === page || tag[base + 2] === page || tag[base + 3] === page;
@@ -238,7 +238,7 @@ export class Tlb {
       // An eviction: the victim is a 4 KiB slot, whose one shadow entry is at its own page.
       this.evictions++;
       const entry = shadow[old]!;
-      if (entry & SHADOW_VALID && ((entry >>> 4) & 0xff) === slot) shadow[old] = 0;
+      if (entry & 1 && ((entry >>> 4) & 0xff) === slot) shadow[old] = 0; // SHADOW_VALID
     } else {
       this.valid++;
     }
@@ -360,12 +360,16 @@ export class Tlb {
   }
 }
 
-/** A shadow entry's low 12 bits for `slot` with TLB_* `flags` (wp: CR0.WP). */
+/**
+ * A shadow entry's low 12 bits for `slot` with TLB_* `flags` (wp: CR0.WP). On the lean miss path,
+ * so in literals: TLB_WRITABLE 1, TLB_USER 2, TLB_DIRTY 4; SHADOW_VALID 1, SHADOW_NO_USER 2,
+ * SHADOW_NO_USER_WRITE 4, SHADOW_NO_SUPERVISOR_WRITE 8 (mmu.ts checks them at load time).
+ */
 function shadowBits(slot: number, flags: number, wp: boolean): number {
-  let bits = SHADOW_VALID | (slot << 4);
-  if (!(flags & TLB_USER)) bits |= SHADOW_NO_USER;
-  if ((flags & (TLB_USER | TLB_WRITABLE | TLB_DIRTY)) !== (TLB_USER | TLB_WRITABLE | TLB_DIRTY)) bits |= SHADOW_NO_USER_WRITE;
-  if (!(flags & TLB_DIRTY) || (wp && !(flags & TLB_WRITABLE))) bits |= SHADOW_NO_SUPERVISOR_WRITE;
+  let bits = 1 | (slot << 4);
+  if (!(flags & 2)) bits |= 2;
+  if ((flags & 7) !== 7) bits |= 4;
+  if (!(flags & 4) || (wp && !(flags & 1))) bits |= 8;
   return bits;
 }
 

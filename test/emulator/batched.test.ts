@@ -137,7 +137,7 @@ describe('repeatMove32', () => {
 });
 
 describe('the timer poll', () => {
-  it('cyclesReached and hitsUntil agree with the cycle count through hits, misses, charges and register writes', () => {
+  it('the cycle count, cyclesReached and hitsUntil agree with the counters through hits, misses, charges and register writes', () => {
     const { mmu, tables } = machine();
     for (let p = 0; p < 80; p++) tables.map(0x400000 + p * 4096, 0x200000 + p * 4096, USER_RW | (p % 3 ? PG_A : 0) | (p % 5 ? PG_D : 0));
     let state = 12345;
@@ -152,7 +152,15 @@ describe('the timer poll', () => {
       else if (choice < 93) mmu.invlpg(0x400000 + random(80) * 4096);
       else if (choice < 95) mmu.cr3 = 0x1000;
       else if (choice < 96) mmu.resetCounters();
+      else if (choice < 97) mmu.span32(0x400000 + random(80) * 4096, 1 + random(100), Access.Read, 3);
+      else if (choice < 98) mmu.cr0 = mmu.cr0 ^ CR0_WP;
       const now = mmu.cycles;
+      // The cycle count (kept incrementally) is what the counters and the profile's costs make.
+      const c = mmu.counters;
+      const cost = mmu.profile.costs;
+      expect(now, `step ${step}`).toBe(
+        c.accesses * cost.tlbHit + c.walkReferences * cost.walkReference + c.accessedDirtyWrites * cost.accessedDirtyWrite + c.invlpgs * cost.invlpg + c.cr3Writes * cost.movCr3 + c.cr0Cr4Writes * cost.movCr0Cr4 + c.chargedCycles,
+      );
       const target = now + random(40) - 5;
       expect(mmu.cyclesReached(target), `step ${step}`).toBe(now >= target);
       // hitsUntil: that many hits reach the target, one fewer does not.
