@@ -49,6 +49,12 @@ const BULK_LIMIT = 64 * 1024 * 1024;
 const MAX_ARGS = 8;
 /** Below this many bytes a bulk piece is copied byte by byte rather than by a typed-array copy. */
 const SMALL_COPY = 64;
+/** Word arrays batch the rest of a page only when at least this many words are left. */
+const BATCH_MIN = 16;
+/** What a finished operation holds instead of its caller's arrays (so they can be collected). */
+const NO_WORDS: number[] = [];
+const NO_WORD_ARRAY = new Uint32Array(0);
+const NO_BYTES = new Uint8Array(0);
 
 export interface ProgramEnvOptions {
   /** Bulk operations translate a page at a time (default); false: access by access. */
@@ -349,6 +355,9 @@ abstract class WordArray<T> extends CheckedOperation<T> {
   private readonly kind: 0 | 1;
   /** Each word of an unaligned array. */
   private readonly single: SpanAccess<number | void>;
+  /** The value of the word being written, taken from the program's array once (a fault retries). */
+  private held = 0;
+  private holding = false;
 
   constructor(ports: Ports, result: IteratorReturnResult<T>, kind: 0 | 1) {
     super(ports, result);
@@ -361,6 +370,7 @@ abstract class WordArray<T> extends CheckedOperation<T> {
     this.address = address;
     this.count = count;
     this.index = 0;
+    this.holding = false;
     this.single.state = IDLE;
   }
 
@@ -368,8 +378,6 @@ abstract class WordArray<T> extends CheckedOperation<T> {
   protected abstract outgoing(index: number): number;
   /** Word `index` was read as `value` (reads only). */
   protected abstract incoming(index: number, value: number): void;
-  /** Moves word `index` at physical address `physical`. */
-  protected abstract word(index: number, physical: number): void;
   /** Moves the `n` words from `index` on, which lie in one page from physical address `physical`. */
   protected abstract words(index: number, physical: number, n: number): void;
   protected abstract value(): T;
@@ -389,12 +397,22 @@ abstract class WordArray<T> extends CheckedOperation<T> {
         this.index++;
         continue;
       }
-      const physical = cpu.tryTranslate(at, kind, 3);
-      if (physical < 0) return this.fault();
-      this.word(this.index, physical);
+      if (kind === 0) {
+        const value = cpu.tryRead32(at, 3);
+        if (value < 0) return this.fault();
+        this.incoming(this.index, value);
+      } else {
+        if (!this.holding) {
+          this.held = this.outgoing(this.index);
+          this.holding = true;
+        }
+        if (!cpu.tryWrite32(at, this.held, 3)) return this.fault();
+        this.holding = false;
+      }
       this.index++;
       if (this.due()) return this.trap(TRAP_PREEMPT);
-      if (!this.batched) continue;
+      // A few words (message registers, mostly) go one by one: that is cheaper than a batch.
+      if (!this.batched || this.count - this.index < BATCH_MIN) continue;
       const rest = Math.min(1023 - ((at & 0xfff) >>> 2), this.count - this.index);
       if (rest <= 0) continue;
       // Every further word of the page is a hit of tlbHit cycles: as many as come before the
@@ -436,9 +454,6 @@ class ReadWords extends WordArray<number[]> {
   protected incoming(index: number, value: number): void {
     this.out[index] = value;
   }
-  protected word(index: number, physical: number): void {
-    this.out[index] = this.physical.read32(physical);
-  }
   protected words(index: number, physical: number, n: number): void {
     const out = this.out;
     if (physical + 4 * n > this.physical.size) {
@@ -451,14 +466,14 @@ class ReadWords extends WordArray<number[]> {
   }
   protected value(): number[] {
     const out = this.out;
-    this.out = [];
+    this.out = NO_WORDS;
     return out;
   }
 }
 
 /** readWordsInto: readWords into the caller's Uint32Array. */
 class ReadWordsInto extends WordArray<void> {
-  private into: Uint32Array = new Uint32Array(0);
+  private into: Uint32Array = NO_WORD_ARRAY;
 
   constructor(ports: Ports) {
     super(ports, new NoResult(), 0);
@@ -485,9 +500,6 @@ class ReadWordsInto extends WordArray<void> {
   protected incoming(index: number, value: number): void {
     this.into[index] = value;
   }
-  protected word(index: number, physical: number): void {
-    this.into[index] = this.physical.read32(physical);
-  }
   protected words(index: number, physical: number, n: number): void {
     const into = this.into;
     if (physical + 4 * n > this.physical.size) {
@@ -500,7 +512,7 @@ class ReadWordsInto extends WordArray<void> {
     else for (let i = 0; i < n; i++) into[index + i] = words[first + i]!;
   }
   protected value(): void {
-    this.into = new Uint32Array(0);
+    this.into = NO_WORD_ARRAY;
   }
 }
 
@@ -527,9 +539,6 @@ class WriteWords extends WordArray<void> {
     return this.data[index]! >>> 0;
   }
   protected incoming(): void {}
-  protected word(index: number, physical: number): void {
-    this.physical.write32(physical, this.data[index]! >>> 0);
-  }
   protected words(index: number, physical: number, n: number): void {
     const data = this.data;
     if (physical + 4 * n > this.physical.size) {
@@ -542,7 +551,7 @@ class WriteWords extends WordArray<void> {
     else for (let i = 0; i < n; i++) words[first + i] = data[index + i]! >>> 0;
   }
   protected value(): void {
-    this.data = [];
+    this.data = NO_WORDS;
   }
 }
 
@@ -600,10 +609,10 @@ abstract class ByteRange<T> extends CheckedOperation<T> {
 }
 
 class ReadBytes extends ByteRange<Uint8Array> {
-  private out = new Uint8Array(0);
+  private out: Uint8Array = NO_BYTES;
 
   constructor(ports: Ports) {
-    super(ports, new ValueResult(new Uint8Array(0)), 0);
+    super(ports, new ValueResult<Uint8Array>(NO_BYTES), 0);
   }
 
   arm(address: number, length: number): this {
@@ -624,14 +633,14 @@ class ReadBytes extends ByteRange<Uint8Array> {
   }
   protected value(): Uint8Array {
     const out = this.out;
-    this.out = new Uint8Array(0);
+    this.out = NO_BYTES;
     return out;
   }
 }
 
 /** readBytesInto: readBytes into the caller's Uint8Array. */
 class ReadBytesInto extends ByteRange<void> {
-  private into: Uint8Array = new Uint8Array(0);
+  private into: Uint8Array = NO_BYTES;
 
   constructor(ports: Ports) {
     super(ports, new NoResult(), 0);
@@ -656,12 +665,12 @@ class ReadBytesInto extends ByteRange<void> {
     for (let i = 0; i < n; i++) this.into[offset + i] = memory.read8(physical + i);
   }
   protected value(): void {
-    this.into = new Uint8Array(0);
+    this.into = NO_BYTES;
   }
 }
 
 class WriteBytes extends ByteRange<void> {
-  private data: Uint8Array = new Uint8Array(0);
+  private data: Uint8Array = NO_BYTES;
 
   constructor(ports: Ports) {
     super(ports, new NoResult(), 1);
@@ -687,7 +696,7 @@ class WriteBytes extends ByteRange<void> {
     for (let i = 0; i < n; i++) memory.write8(physical + i, this.data[offset + i]!);
   }
   protected value(): void {
-    this.data = new Uint8Array(0);
+    this.data = NO_BYTES;
   }
 }
 
@@ -845,7 +854,7 @@ class Syscall extends CheckedOperation<number[]> {
       for (let i = 0; i < MAX_ARGS; i++) argWords[i] = i < count ? args[i]! : 0;
       thread.trapArgCount = count;
       thread.trapArgs = argWords;
-      this.args = [];
+      this.args = NO_WORDS;
       return this.trap(TRAP_SYSCALL);
     }
     if (!this.returned) {
@@ -856,7 +865,7 @@ class Syscall extends CheckedOperation<number[]> {
       if (this.due()) return this.trap(TRAP_PREEMPT);
     }
     const results = this.results;
-    this.results = [];
+    this.results = NO_WORDS;
     return this.finish(results);
   }
 }
