@@ -256,3 +256,30 @@ describe('tryRead32 and tryWrite32', () => {
     expect(a.memory.read32(0x200020)).toBe(0x80000001);
   });
 });
+
+describe('words >= 2^31', () => {
+  it('come back as the same uint32 from every read path of the MMU', () => {
+    for (const checkStale of [false, true]) {
+      const { memory, mmu, tables } = machine();
+      mmu.checkStale = checkStale;
+      tables.map(0x400000, 0x200000, USER_RW);
+      tables.map(0x401000, 0x201000, USER_RW);
+      const word = 0xdeadbeef;
+      memory.write32(0x200ff0, word);
+      memory.write32(0x200ffc, 0xcafe8000); // the high half of a page-crossing read
+      memory.write32(0x201000, 0x8001babe);
+      const reads = [
+        mmu.read32(0x400ff0, 3), // a miss
+        mmu.read32(0x400ff0, 3), // a hit
+        mmu.tryRead32(0x400ff0, 3),
+        memory.read32(mmu.translate(0x400ff0, Access.Read, 3)),
+        memory.read32(mmu.span32(0x400ff0, 4, Access.Read, 3)),
+        memory.words[mmu.span32(0x400ff0, 1, Access.Read, 3) >>> 2]!,
+        (mmu.read16(0x400ff0, 3) | (mmu.read16(0x400ff2, 3) << 16)) >>> 0,
+        (mmu.read8(0x400ff0, 0) | (mmu.read8(0x400ff1, 0) << 8) | (mmu.read8(0x400ff2, 0) << 16) | (mmu.read8(0x400ff3, 0) << 24)) >>> 0,
+      ];
+      for (const value of reads) expect(Object.is(value, word), `${value} (stale check ${checkStale})`).toBe(true);
+      expect(mmu.read32(0x400ffe, 3)).toBe(0xbabecafe);
+    }
+  });
+});
