@@ -236,6 +236,7 @@ export class Mmu {
   private cycleBase = 0;
   private cycleBaseValid = false;
   private readonly hitCost: number;
+  private readonly ramSize: number;
   // Hot-path copies of fields of the objects above.
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
@@ -259,6 +260,7 @@ export class Mmu {
     const p = this.profile;
     this.costs = p.costs;
     this.hitCost = p.costs.tlbHit;
+    this.ramSize = memory.size;
     this.dataTlb = new Tlb(p.instructionTlb ? 'dtlb' : 'tlb', p.dataTlb, p.replacement);
     this.instructionTlb = p.instructionTlb ? new Tlb('itlb', p.instructionTlb, p.replacement) : this.dataTlb;
     this.words = memory.words;
@@ -634,7 +636,7 @@ export class Mmu {
     const needs = (write ? 0x2 : 0) | (cpl === 3 ? 0x4 : 0);
     if ((path & needs) !== needs) return -1;
     const frame = pte & ~0xfff;
-    if ((frame >>> 0) + 4096 > this.memory.size) return -1;
+    if ((frame >>> 0) + 4096 > this.ramSize) return -1;
     if (write) this.writeMisses++;
     else if (kind === 0) this.readMisses++;
     else this.fetchMisses++;
