@@ -13,6 +13,9 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Inlines the modules' constants into the code that uses them: V8 would otherwise load each
+  // from its module binding, with a check, on the MMU's and the kernel's hot paths.
+  minifySyntax: true,
   sourcemap: 'linked',
   packages: 'external',
   logLevel: 'warning',

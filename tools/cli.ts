@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runKernelBenchmarks, runMachineBenchmarks, runBootBenchmarks } from './bench.ts';
+import { benchHealth, runKernelBenchmarks, runMachineBenchmarks, runBootBenchmarks, runProgramBenchmarks } from './bench.ts';
 import { BuildError, buildImage } from './build.ts';
 import { runDemo } from './demo.ts';
 import { ImageError } from './image.ts';
@@ -59,8 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'bench': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)) };
-        const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
+        const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
+        const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
         process.stdout.write(rows.join('\n') + '\n');
         if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
         return 0;
