@@ -12,8 +12,9 @@
 //   the loop of a first call runs without feedback, and the optimized code compiled from that call
 //   deoptimizes on the next one, or is slow, depending on a race with the compiler.
 // - Each loop is called twice untimed before the timed rounds; the loops of one group take turns
-//   round after round, and each figure is the median of its rounds, so the ratios compare the
-//   same stretch of time on a shared machine.
+//   round after round, each loop right after its raw counterpart; a ratio is the median of the
+//   rounds' ratios and an ns figure the median of its rounds, so the ratios compare the same
+//   stretches of time on a shared machine.
 // - Rounds are timed in process CPU time (process.cpuUsage), not wall time, and kept short (a few
 //   milliseconds): on a machine whose cores other processes share, wall time charges a round for
 //   the time it was descheduled, and a long round is descheduled more often than its short raw
@@ -69,8 +70,8 @@ interface TimedLoop {
   readonly check?: () => void;
 }
 
-/** Median host nanoseconds per operation of each loop; the loops take turns. */
-function medians(loops: readonly TimedLoop[]): number[] {
+/** Each loop's host nanoseconds per operation, round by round; the loops take turns. */
+function rounds(loops: readonly TimedLoop[]): number[][] {
   const samples: number[][] = loops.map(() => []);
   let sink = 0;
   let warmUps = 0;
@@ -88,7 +89,15 @@ function medians(loops: readonly TimedLoop[]): number[] {
   }
   if (sink === 0x7fffffff) process.stdout.write(''); // keep `sink` alive
   for (const loop of loops) checkOptimized(loop.name, loop.fn);
-  return samples.map(median);
+  return samples;
+}
+
+/**
+ * A loop against its raw counterpart: the median of the rounds' ratios (each round's pair ran
+ * one after the other, so a burst of load elsewhere moves both), and each one's median ns.
+ */
+function compare(loop: number[], raw: number[]): { ratio: number; ns: number; rawNs: number } {
+  return { ratio: median(loop.map((ns, i) => raw[i]! / ns)), ns: median(loop), rawNs: median(raw) };
 }
 
 function median(values: number[]): number {
@@ -432,31 +441,32 @@ export function runMachineBenchmarks(): BenchResult {
     },
     { name: 'mixed raw', fn: mixedRawLoop, ops: MIXED_LENGTH, run: () => mixedRawLoop(words, mixed.addresses, mixed.kinds) },
   ];
-  const [hitNs, hitRawNs, walkNs, walkRawNs, spanNs, spanRawNs, pingPongNs, pingPongRawNs, mixedNs, mixedRawNs] = medians(loops) as [
-    number, number, number, number, number, number, number, number, number, number,
+  const samples = rounds(loops);
+  const [hitRun, walked, spanned, pingPonged, mixedRun] = [0, 2, 4, 6, 8].map((i) => compare(samples[i]!, samples[i + 1]!)) as [
+    ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>,
   ];
-  const walked = walkCounts.last();
+  const walkCounted = walkCounts.last();
   const mixedCountsFinal = mixedCounts as MmuCounters | null;
   return {
-    rawReadsPerSec: 1e9 / hitRawNs,
-    tlbHitReadsPerSec: 1e9 / hitNs,
-    hitRatio: hitRawNs / hitNs,
-    hitNsPerRead: hitNs,
-    hitRawNsPerRead: hitRawNs,
-    walkReadsPerSec: 1e9 / walkNs,
-    walkRatio: walkRawNs / walkNs,
-    walkNsPerRead: walkNs,
-    walkRawNsPerRead: walkRawNs,
-    walkCyclesPerRead: walked.cycles / walked.accesses,
-    spanRatio: spanRawNs / spanNs,
-    spanNsPerWord: spanNs,
-    spanRawNsPerWord: spanRawNs,
-    pingPongRatio: pingPongRawNs / pingPongNs,
-    pingPongNsPerRead: pingPongNs,
-    pingPongRawNsPerRead: pingPongRawNs,
-    mixedRatio: mixedRawNs / mixedNs,
-    mixedNsPerAccess: mixedNs,
-    mixedRawNsPerAccess: mixedRawNs,
+    rawReadsPerSec: 1e9 / hitRun.rawNs,
+    tlbHitReadsPerSec: 1e9 / hitRun.ns,
+    hitRatio: hitRun.ratio,
+    hitNsPerRead: hitRun.ns,
+    hitRawNsPerRead: hitRun.rawNs,
+    walkReadsPerSec: 1e9 / walked.ns,
+    walkRatio: walked.ratio,
+    walkNsPerRead: walked.ns,
+    walkRawNsPerRead: walked.rawNs,
+    walkCyclesPerRead: walkCounted.cycles / walkCounted.accesses,
+    spanRatio: spanned.ratio,
+    spanNsPerWord: spanned.ns,
+    spanRawNsPerWord: spanned.rawNs,
+    pingPongRatio: pingPonged.ratio,
+    pingPongNsPerRead: pingPonged.ns,
+    pingPongRawNsPerRead: pingPonged.rawNs,
+    mixedRatio: mixedRun.ratio,
+    mixedNsPerAccess: mixedRun.ns,
+    mixedRawNsPerAccess: mixedRun.rawNs,
     mixedMissFraction: mixedCountsFinal ? mixedCountsFinal.tlbMisses / mixedCountsFinal.accesses : 0,
     mixedFaultFraction: mixedCountsFinal ? mixedCountsFinal.pageFaults / mixedCountsFinal.accesses : 0,
   };
@@ -662,24 +672,25 @@ export function runProgramBenchmarks(): ProgramBenchResult {
     checkOptimized(loop.name, loop.fn);
     checkOptimized(`${loop.name} raw`, loop.rawFn);
   }
-  const [read, bulk, readWords, copy, fill] = programNs.map(median) as [number, number, number, number, number];
-  const [readRaw, bulkRaw, readWordsRaw, copyRaw, fillRaw] = rawNs.map(median) as [number, number, number, number, number];
+  const [read, bulk, readWords, copy, fill] = programNs.map((ns, k) => compare(ns, rawNs[k]!)) as [
+    ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>, ReturnType<typeof compare>,
+  ];
   return {
-    programReadRatio: readRaw / read,
-    programReadNsPerRead: read,
-    programReadRawNsPerRead: readRaw,
-    programBulkRatio: bulkRaw / bulk,
-    programBulkNsPerWord: bulk,
-    programBulkRawNsPerWord: bulkRaw,
-    programReadWordsRatio: readWordsRaw / readWords,
-    programReadWordsNsPerWord: readWords,
-    copyPageRatio: copyRaw / copy,
-    copyPagesPerSec: 1e9 / copy,
-    copyPageNs: copy,
-    copyPageRawNs: copyRaw,
-    fillPageRatio: fillRaw / fill,
-    fillPageNs: fill,
-    fillPageRawNs: fillRaw,
+    programReadRatio: read.ratio,
+    programReadNsPerRead: read.ns,
+    programReadRawNsPerRead: read.rawNs,
+    programBulkRatio: bulk.ratio,
+    programBulkNsPerWord: bulk.ns,
+    programBulkRawNsPerWord: bulk.rawNs,
+    programReadWordsRatio: readWords.ratio,
+    programReadWordsNsPerWord: readWords.ns,
+    copyPageRatio: copy.ratio,
+    copyPagesPerSec: 1e9 / copy.ns,
+    copyPageNs: copy.ns,
+    copyPageRawNs: copy.rawNs,
+    fillPageRatio: fill.ratio,
+    fillPageNs: fill.ns,
+    fillPageRawNs: fill.rawNs,
   };
 }
 
