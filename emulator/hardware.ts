@@ -41,6 +41,13 @@ export {
 /** Physical memory as the kernel sees it: 32-bit physical addresses, little-endian. */
 export interface PhysicalMemoryPort {
   readonly size: number;
+  /**
+   * RAM itself, for bulk copies within pages known to be in RAM (index = physical address, and
+   * physical address / 4 for `words`): what a kernel's direct map of physical memory gives it.
+   * The methods below also cover addresses past the end of RAM (and count them).
+   */
+  readonly bytes: Uint8Array;
+  readonly words: Uint32Array;
   read8(pa: number): number;
   read16(pa: number): number;
   read32(pa: number): number;
@@ -66,11 +73,32 @@ export interface CpuPort {
    * page fault (CR2 and `lastErrorCode` set, the faulting page's TLB entries dropped).
    */
   tryTranslate(linear: number, kind: AccessKind, cpl: Cpl): number;
+  /** A dword-aligned read at `cpl`: the word, or -1 for a page fault (recorded as by tryTranslate). */
+  tryRead32(linear: number, cpl: Cpl): number;
+  /** A dword-aligned write at `cpl`: false for a page fault (recorded as by tryTranslate). */
+  tryWrite32(linear: number, value: number, cpl: Cpl): boolean;
+  /**
+   * Batched translation, as a string instruction makes it: `count` dword accesses within one
+   * page, the first at `linear` and the others at the dwords after it, counted exactly as that
+   * many tryTranslate calls would count them (only the first can miss or fault). The physical
+   * address of `linear`, or -1 for a page fault of the first access.
+   */
+  trySpan32(linear: number, count: number, kind: AccessKind, cpl: Cpl): number;
+  /**
+   * After a string-move step that translated both pages, counts `count` more steps (a read in
+   * `from`'s page, then a write in `to`'s page) as the hits they are. False, with nothing
+   * counted, when the pages are not both cached for that; the caller then goes step by step.
+   */
+  repeatMove32(from: number, to: number, count: number, cpl: Cpl): boolean;
   readonly lastErrorCode: number;
   /** Charges cycles for work the MMU does not see (exceptions, system calls, kernel steps). */
   charge(cycles: number): void;
   /** The cycle count now. */
   readonly cycles: number;
+  /** cycles >= `cycle`, the poll of a timer deadline between steps: cheap while only hits happen. */
+  cyclesReached(cycle: number): boolean;
+  /** How many further TLB hits (each the profile's tlbHit cycles) bring the count to `cycle`; 0 if it is there. */
+  hitsUntil(cycle: number): number;
   readonly counters: MmuCounters;
 }
 

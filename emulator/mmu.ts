@@ -4,8 +4,17 @@
 // Shape (after v86 and Bochs):
 // - `translate` and the virtual read/write helpers start with a tiny fast path: one shadow load,
 //   one compare (tag and permission folded together), the TLB's replacement stamp, one counter.
-//   Everything else (PG = 0, the architectural TLB search, the walk, A/D write-back, faults, the
-//   stale-translation check) is in the cold `translateSlow`.
+//   A miss goes to `resolve`, which first tries the lean common miss (a 4 KiB page whose PDE and
+//   PTE are present, accessed, dirty for a write, and permit the access: two reads, no write-back,
+//   a branch-free victim choice) and otherwise the general path (PG = 0, architectural hits the
+//   shadow refused, A/D write-back, 4 MiB pages, faults, the stale-translation check).
+// - Batched translation (`span32`, `repeatMove32`): a run of accesses within one page is one
+//   translation plus the hits the run would make, counted exactly (the same hits, stamps and
+//   cycles as access by access), for the bulk operations of program threads.
+// - The timer poll (`cyclesReached`) costs two compares while only hits happen: a hit costs
+//   exactly the profile's tlbHit cycles, so how many hits are left before a deadline is known.
+// - Hot paths use literal constants (with the name beside them) and CR0 is kept as an int32 (PG
+//   is bit 31), so V8 neither reloads module constants nor converts a double per test.
 // - The walk is one function used three ways: committed (a real miss: counts references, writes
 //   A/D), as a side-effect-free probe (`peek`, the stale check), and as the dirty-bit assist.
 // - Permissions come from the PERMITTED table of paging.ts, never from ad-hoc conditions.
@@ -76,11 +85,18 @@ const C_STALE = 10;
 const C_CHARGED = 11;
 const COUNT_SLOTS = 12;
 
-/** Shadow bits to test for a hit: VALID must be set and the others clear (a fetch tests as a read). */
+/**
+ * Shadow bits to test for a hit: VALID must be set and the others clear (a fetch tests as a read).
+ * The fast paths use them as literals (3, 1, 5, 9 and 1 for SHADOW_VALID), and the TLB_* flags
+ * (1, 2, 4, 8) too; this holds them to it.
+ */
 const HIT_SUPERVISOR_READ = SHADOW_VALID;
 const HIT_USER_READ = SHADOW_VALID | SHADOW_NO_USER;
 const HIT_SUPERVISOR_WRITE = SHADOW_VALID | SHADOW_NO_SUPERVISOR_WRITE;
 const HIT_USER_WRITE = SHADOW_VALID | SHADOW_NO_USER_WRITE;
+if (TLB_WRITABLE !== 1 || TLB_USER !== 2 || TLB_DIRTY !== 4 || TLB_GLOBAL !== 8 || SHADOW_VALID !== 1 || SHADOW_NO_USER !== 2 || SHADOW_NO_USER_WRITE !== 4 || SHADOW_NO_SUPERVISOR_WRITE !== 8 || HIT_USER_READ !== 3 || HIT_SUPERVISOR_READ !== 1 || HIT_USER_WRITE !== 5 || HIT_SUPERVISOR_WRITE !== 9) {
+  throw new Error('mmu.ts: the fast paths\' literals no longer match the bit formats of tlb.ts');
+}
 
 /** CR4 bits a profile with CR4 accepts besides PSE and PGE: VME PVI TSD DE MCE PCE OSFXSR OSXMMEXCPT. */
 const CR4_UNMODELLED = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x100 | 0x200 | 0x400;
@@ -189,6 +205,7 @@ export class Mmu {
   /** Stale uses recorded while the check is on (the first STALE_RECORD_LIMIT; all are counted). */
   readonly staleTranslations: StaleTranslation[] = [];
 
+  // Control registers as int32 (CR0 < 0 is PG = 1); the accessors give them as uint32.
   private _cr0 = 0;
   private _cr2 = 0;
   private _cr3 = 0;
@@ -208,9 +225,18 @@ export class Mmu {
   private readMisses = 0;
   private writeMisses = 0;
   private fetchMisses = 0;
-  private walks = 0;
   private walkReferences = 0;
   private accessedDirtyWrites = 0;
+  // The timer poll's precomputed answer: cyclesReached(quietCycle) is false while clock <
+  // quietUntil. 0 forgets it (anything that moves the cycle count other than a hit does).
+  private quietUntil = 0;
+  private quietCycle = -1;
+  // The cycle count is clock x tlbHit + cycleBase: hits move only the clock, charges and register
+  // writes add to cycleBase, and the slow path (which changes many counts) has it summed afresh.
+  private cycleBase = 0;
+  private cycleBaseValid = false;
+  private readonly hitCost: number;
+  private readonly ramSize: number;
   // Hot-path copies of fields of the objects above.
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
@@ -233,6 +259,8 @@ export class Mmu {
     this.profile = getProfile(options.profile);
     const p = this.profile;
     this.costs = p.costs;
+    this.hitCost = p.costs.tlbHit;
+    this.ramSize = memory.size;
     this.dataTlb = new Tlb(p.instructionTlb ? 'dtlb' : 'tlb', p.dataTlb, p.replacement);
     this.instructionTlb = p.instructionTlb ? new Tlb('itlb', p.instructionTlb, p.replacement) : this.dataTlb;
     this.words = memory.words;
@@ -251,11 +279,12 @@ export class Mmu {
   }
   /** MOV CR0: a change of PG or WP flushes every TLB entry, globals included. */
   set cr0(value: number) {
-    value >>>= 0;
+    value |= 0;
     if (value & CR0_PG && !(value & CR0_PE)) throw new GeneralProtection('CR0.PG set without CR0.PE');
     const changed = (value ^ this._cr0) & (CR0_PG | CR0_WP);
     this._cr0 = value;
     this.counts[C_CR0_CR4_WRITES]++;
+    this.spent(this.costs.movCr0Cr4);
     if (changed) this.flushAll();
   }
 
@@ -271,8 +300,9 @@ export class Mmu {
   }
   /** MOV CR3: flushes every non-global entry (every entry without CR4.PGE), even if unchanged. */
   set cr3(value: number) {
-    this._cr3 = value >>> 0;
+    this._cr3 = value | 0;
     this.counts[C_CR3_WRITES]++;
+    this.spent(this.costs.movCr3);
     if (this._cr4 & CR4_PGE) {
       this.dataTlb.flush(true);
       if (this.instructionTlb !== this.dataTlb) this.instructionTlb.flush(true);
@@ -296,14 +326,16 @@ export class Mmu {
     const allowed = (p.hasCr4 ? CR4_UNMODELLED : 0) | (p.pse ? CR4_PSE : 0) | (p.pge ? CR4_PGE : 0);
     if (value & ~allowed) throw new GeneralProtection(`reserved CR4 bits ${hex32(value & ~allowed)} on ${p.name}`);
     const changed = (value ^ this._cr4) & (CR4_PSE | CR4_PGE | CR4_PAE);
-    this._cr4 = value;
+    this._cr4 = value | 0;
     this.counts[C_CR0_CR4_WRITES]++;
+    this.spent(this.costs.movCr0Cr4);
     if (changed) this.flushAll();
   }
 
   /** INVLPG: drops the page's translations in every TLB, the whole 4 MiB page if it is one. */
   invlpg(linear: number): void {
     this.counts[C_INVLPG]++;
+    this.spent(this.costs.invlpg);
     this.dataTlb.invalidatePage(linear >>> 0);
     if (this.instructionTlb !== this.dataTlb) this.instructionTlb.invalidatePage(linear >>> 0);
   }
@@ -346,23 +378,25 @@ export class Mmu {
   tryTranslate(linear: number, kind: AccessKind, cpl: Cpl): number {
     // Fast path: one shadow load and one compare decide a hit (see tlb.ts). A hit advances the
     // replacement clock and stamps the slot; read hits are counted by that alone (see counters).
+    // The literals are HIT_USER_READ (3), HIT_SUPERVISOR_READ (1), HIT_USER_WRITE (5),
+    // HIT_SUPERVISOR_WRITE (9) and SHADOW_VALID (1); kind 0 is a read, 1 a write.
     let entry: number;
-    if (kind === Access.Read) {
+    if (kind === 0) {
       entry = this.dataShadow[linear >>> 12];
-      if ((entry & (cpl === 3 ? HIT_USER_READ : HIT_SUPERVISOR_READ)) === SHADOW_VALID) {
+      if ((entry & (cpl === 3 ? 3 : 1)) === 1) {
         this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
         return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
       }
-    } else if (kind === Access.Write) {
+    } else if (kind === 1) {
       entry = this.dataShadow[linear >>> 12];
-      if ((entry & (cpl === 3 ? HIT_USER_WRITE : HIT_SUPERVISOR_WRITE)) === SHADOW_VALID) {
+      if ((entry & (cpl === 3 ? 5 : 9)) === 1) {
         this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
         this.writeHits++;
         return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
       }
     } else {
       entry = this.codeShadow[linear >>> 12];
-      if ((entry & (cpl === 3 ? HIT_USER_READ : HIT_SUPERVISOR_READ)) === SHADOW_VALID) {
+      if ((entry & (cpl === 3 ? 3 : 1)) === 1) {
         this.codeStamps[(entry >>> 4) & 0xff] = ++this.clock;
         this.fetchHits++;
         return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
@@ -374,12 +408,113 @@ export class Mmu {
   /** The error code of the last fault (thrown or returned as -1). */
   lastErrorCode = 0;
 
+  // ---- Batched translation -----------------------------------------------------------------
+
+  /**
+   * Batched translation: `count` 32-bit accesses of `kind` at `cpl` within one page, the first at
+   * `linear` and the others at the dwords after linear's (so linear's dword and the count - 1
+   * after it must lie in its page). Returns the physical address of `linear`, or throws PageFault
+   * like translate. The run is counted exactly as `count` translations one after the other: the
+   * first may hit, miss, walk, set A/D or fault (and then nothing else is counted); the others
+   * are hits on the entry it used, with the same stamps, counters and cycles. The physical
+   * address of the i-th dword is the returned address's dword + 4i.
+   */
+  span32(linear: number, count: number, kind: AccessKind, cpl: Cpl): number {
+    const physical = this.trySpan32(linear, count, kind, cpl);
+    if (physical >= 0) return physical;
+    throw newPageFault(this._cr2, this.lastErrorCode);
+  }
+
+  /** Like span32, but a fault returns -1 (as tryTranslate). */
+  trySpan32(linear: number, count: number, kind: AccessKind, cpl: Cpl): number {
+    if (!(count >= 1 && ((linear & 0xfff) >>> 2) + count <= 1024)) {
+      throw new RangeError(`span32: ${String(count)} dwords from ${hex32(linear >>> 0)} do not lie within one page`);
+    }
+    const physical = this.tryTranslate(linear, kind, cpl);
+    if (physical >= 0 && count > 1) this.repeatHits(linear >>> 0, count - 1, kind, cpl);
+    return physical;
+  }
+
+  /**
+   * Counts `count` further steps of a string move (rep movs) between two pages whose translations
+   * the step before made: each step one read in `from`'s page and then one write in `to`'s page
+   * at `cpl`, all of them TLB hits. Exactly the hits, stamps and cycles of those 2 x count
+   * translations. Returns false, having counted nothing, unless both pages are in the shadow for
+   * those accesses (the caller then translates step by step, which decides everything).
+   */
+  repeatMove32(from: number, to: number, count: number, cpl: Cpl): boolean {
+    const shadow = this.dataShadow;
+    const source = shadow[from >>> 12];
+    const target = shadow[to >>> 12];
+    // (HIT_USER_READ 3 / HIT_SUPERVISOR_READ 1, HIT_USER_WRITE 5 / HIT_SUPERVISOR_WRITE 9)
+    if ((source & (cpl === 3 ? 3 : 1)) !== 1 || (target & (cpl === 3 ? 5 : 9)) !== 1 || !(count >= 0)) return false;
+    const clock = this.clock + 2 * count;
+    this.clock = clock;
+    this.writeHits += count;
+    const stamps = this.dataStamps;
+    // The last read is the step's first access, the last write its second (one slot: the write).
+    stamps[(source >>> 4) & 0xff] = clock - 1;
+    stamps[(target >>> 4) & 0xff] = clock;
+    return true;
+  }
+
+  /** `count` more hits of `kind` on the page of `linear`, which the last translation left in the TLB. */
+  private repeatHits(linear: number, count: number, kind: AccessKind, cpl: Cpl): void {
+    const fetch = kind === 2;
+    const entry = (fetch ? this.codeShadow : this.dataShadow)[linear >>> 12];
+    // (HIT_USER_READ 3 / HIT_SUPERVISOR_READ 1, HIT_USER_WRITE 5 / HIT_SUPERVISOR_WRITE 9)
+    const mask = kind === 1 ? (cpl === 3 ? 5 : 9) : cpl === 3 ? 3 : 1;
+    if ((entry & mask) === 1) {
+      const clock = this.clock + count;
+      this.clock = clock;
+      (fetch ? this.codeStamps : this.dataStamps)[(entry >>> 4) & 0xff] = clock;
+      if (kind === 1) this.writeHits += count;
+      else if (fetch) this.fetchHits += count;
+      return;
+    }
+    // Not in the shadow (paging off, the stale check on, a page not wholly in RAM): the same
+    // accesses one by one through the general path, where each is the hit (or unpaged access)
+    // it is, with the stale check seeing each at its own address.
+    const first = linear & ~3;
+    for (let i = 1; i <= count; i++) this.resolve((first + 4 * i) >>> 0, kind, cpl);
+  }
+
+  // ---- The timer's poll --------------------------------------------------------------------
+
+  /**
+   * Has the cycle count reached `cycle`? What the CPU samples between steps for the interval
+   * timer's deadline. A hit costs exactly the profile's tlbHit cycles and advances the
+   * replacement clock by one, so after one full answer the number of hits left before `cycle` is
+   * known, and until anything else moves the cycle count the answer is two compares.
+   */
+  cyclesReached(cycle: number): boolean {
+    if (this.clock < this.quietUntil && cycle === this.quietCycle) return false;
+    return this.cyclesReachedSlow(cycle);
+  }
+
+  /** The number of further hits after which the cycle count has reached `cycle` (0: it has). */
+  hitsUntil(cycle: number): number {
+    if (this.cyclesReached(cycle)) return 0;
+    return this.quietUntil - this.clock;
+  }
+
+  private cyclesReachedSlow(cycle: number): boolean {
+    const now = this.cycles;
+    if (now >= cycle) return true;
+    const hit = this.costs.tlbHit;
+    // Bounded so the field stays a small integer; past the bound the answer is recomputed.
+    const hits = hit > 0 ? Math.min(Math.ceil((cycle - now) / hit), 0x3fffffff) : 0x3fffffff;
+    this.quietCycle = cycle;
+    this.quietUntil = this.clock + hits;
+    return false;
+  }
+
   // The virtual accessors repeat the read or write fast path inline: they are what program
   // threads and benchmarks call per access, and an aligned access never crosses a page.
 
   read8(linear: number, cpl: Cpl): number {
     const entry = this.dataShadow[linear >>> 12];
-    if ((entry & (cpl === 3 ? HIT_USER_READ : HIT_SUPERVISOR_READ)) === SHADOW_VALID) {
+    if ((entry & (cpl === 3 ? 3 : 1)) === 1) {
       this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
       return this.bytes[((entry & ~0xfff) | (linear & 0xfff)) >>> 0];
     }
@@ -400,16 +535,45 @@ export class Mmu {
     return this.read32Slow(linear, cpl);
   }
 
+  /**
+   * An aligned 32-bit read as a program thread makes it: the word, or -1 after a page fault
+   * (recorded as tryTranslate records it). `linear` must be dword-aligned.
+   */
+  tryRead32(linear: number, cpl: Cpl): number {
+    const entry = this.dataShadow[linear >>> 12];
+    if ((entry & (cpl === 3 ? 3 : 1)) === 1) {
+      this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
+      return this.words[((entry & ~0xfff) | (linear & 0xfff)) >>> 2]!;
+    }
+    const physical = this.resolve(linear >>> 0, 0, cpl);
+    return physical < 0 ? -1 : this.memory.read32(physical);
+  }
+
+  /** An aligned 32-bit write as a program thread makes it: false after a page fault. */
+  tryWrite32(linear: number, value: number, cpl: Cpl): boolean {
+    const entry = this.dataShadow[linear >>> 12];
+    if ((entry & (cpl === 3 ? 5 : 9)) === 1) {
+      this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
+      this.writeHits++;
+      this.words[((entry & ~0xfff) | (linear & 0xfff)) >>> 2] = value;
+      return true;
+    }
+    const physical = this.resolve(linear >>> 0, 1, cpl);
+    if (physical < 0) return false;
+    this.memory.write32(physical, value);
+    return true;
+  }
+
   private read32Slow(linear: number, cpl: Cpl): number {
     if ((linear & 0xfff) > 0xffc) return this.readCrossing(linear >>> 0, 4, cpl);
-    const physical = this.resolve(linear >>> 0, Access.Read, cpl);
+    const physical = this.resolve(linear >>> 0, 0, cpl);
     if (physical < 0) throw newPageFault(this._cr2, this.lastErrorCode);
     return this.memory.read32(physical);
   }
 
   write8(linear: number, value: number, cpl: Cpl): void {
     const entry = this.dataShadow[linear >>> 12];
-    if ((entry & (cpl === 3 ? HIT_USER_WRITE : HIT_SUPERVISOR_WRITE)) === SHADOW_VALID) {
+    if ((entry & (cpl === 3 ? 5 : 9)) === 1) {
       this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
       this.writeHits++;
       this.bytes[((entry & ~0xfff) | (linear & 0xfff)) >>> 0] = value;
@@ -425,7 +589,7 @@ export class Mmu {
 
   write32(linear: number, value: number, cpl: Cpl): void {
     const entry = this.dataShadow[linear >>> 12];
-    if ((entry & (cpl === 3 ? HIT_USER_WRITE : HIT_SUPERVISOR_WRITE)) === SHADOW_VALID && (linear & 3) === 0) {
+    if ((entry & (cpl === 3 ? 5 : 9)) === 1 && (linear & 3) === 0) {
       this.dataStamps[(entry >>> 4) & 0xff] = ++this.clock;
       this.writeHits++;
       this.words[((entry & ~0xfff) | (linear & 0xfff)) >>> 2] = value;
@@ -439,6 +603,53 @@ export class Mmu {
 
   /** The physical address, or -1 after recording a fault (CR2, counter, TLB drop, lastErrorCode). */
   private resolve(linear: number, kind: AccessKind, cpl: Cpl): number {
+    // More than a hit's cycles may be spent here: the cycle count is summed afresh when next read.
+    this.quietUntil = 0;
+    this.cycleBaseValid = false;
+    const physical = this.commonMiss(linear, kind, cpl);
+    if (physical >= 0) return physical;
+    return this.resolveGeneral(linear, kind, cpl);
+  }
+
+  /**
+   * The common miss, lean: paging on, no stale check, no entry in the TLB for the page, and a
+   * 4 KiB page wholly in RAM whose PDE and PTE are present and accessed (the PTE dirty for a
+   * write) and permit the access, so the walk reads two entries and writes none. Returns -1
+   * before changing anything when any of that does not hold; resolveGeneral then does it all.
+   * What it counts and leaves in the TLB is exactly what resolveGeneral would.
+   * Literals: PG_P 0x1, PG_RW 0x2, PG_US 0x4, PG_A 0x20, PG_D 0x40, PG_PS 0x80, PG_G 0x100,
+   * CR4_PGE 0x80, CR0_WP 0x10000.
+   */
+  private commonMiss(linear: number, kind: AccessKind, cpl: Cpl): number {
+    if (this._cr0 >= 0 || this.staleCheck) return -1; // PG is bit 31
+    const tlb = kind === 2 ? this.instructionTlb : this.dataTlb;
+    if (tlb.holds(linear)) return -1; // the entry refused this access: the general path decides
+    const words = this.words;
+    // A PDE or PTE address past the end of RAM reads undefined, which `| 0` turns into "not present".
+    const pde = words[((this._cr3 & ~0xfff) | ((linear >>> 22) << 2)) >>> 2]! | 0;
+    if ((pde & 0xa1) !== 0x21) return -1; // P and A set, PS clear
+    const pte = words[((pde & ~0xfff) | ((linear >>> 10) & 0xffc)) >>> 2]! | 0;
+    const write = kind === 1;
+    const leaf = write ? 0x61 : 0x21; // P, A (and D for a write)
+    if ((pte & leaf) !== leaf) return -1;
+    const path = pde & pte;
+    const needs = (write ? 0x2 : 0) | (cpl === 3 ? 0x4 : 0);
+    if ((path & needs) !== needs) return -1;
+    const frame = pte & ~0xfff;
+    if ((frame >>> 0) + 4096 > this.ramSize) return -1;
+    if (write) this.writeMisses++;
+    else if (kind === 0) this.readMisses++;
+    else this.fetchMisses++;
+    this.walkReferences += 2;
+    this.fills++;
+    // TLB_WRITABLE 1 and TLB_USER 2 from R/W and U/S of the path, TLB_DIRTY 4, TLB_GLOBAL 8 (with PGE).
+    const flags = ((path & 0x6) >>> 1) | ((pte & 0x40) >>> 4) | (this._cr4 & 0x80 ? (pte & 0x100) >>> 5 : 0);
+    tlb.fillSmall(linear >>> 12, frame, flags, ++this.clock, (this._cr0 & 0x10000) !== 0);
+    return (frame | (linear & 0xfff)) >>> 0;
+  }
+
+  /** The general slow path: every case the architecture has. */
+  private resolveGeneral(linear: number, kind: AccessKind, cpl: Cpl): number {
     const counts = this.counts;
     if (!(this._cr0 & CR0_PG)) {
       counts[C_UNPAGED + kind]++;
@@ -513,7 +724,6 @@ export class Mmu {
     const user = cpl === 3 ? 1 : 0;
     const notPresent = (write << 1) | (user << 2);
     const wp = this._cr0 & CR0_WP ? 1 : 0;
-    if (commit) this.walks++;
 
     // PDE: CR3[31:12] | linear[31:22] * 4
     const pdeAddress = ((this._cr3 & PG_FRAME) | ((linear >>> 22) << 2)) >>> 0;
@@ -697,10 +907,26 @@ export class Mmu {
   charge(cycles: number): void {
     if (!Number.isSafeInteger(cycles) || cycles < 0) throw new RangeError(`cannot charge ${String(cycles)} cycles`);
     this.counts[C_CHARGED] += cycles;
+    this.spent(cycles);
   }
 
   /** The cycle count now. */
   get cycles(): number {
+    if (!this.cycleBaseValid) {
+      this.cycleBase = this.summedCycles() - this.clock * this.hitCost;
+      this.cycleBaseValid = true;
+    }
+    return this.clock * this.hitCost + this.cycleBase;
+  }
+
+  /** `cycles` other than by a hit (which the clock counts): kept up to date, or summed afresh. */
+  private spent(cycles: number): void {
+    this.cycleBase += cycles;
+    this.quietUntil = 0;
+  }
+
+  /** The cycle count from every counter. */
+  private summedCycles(): number {
     const c = this.counts;
     const cost = this.costs;
     const accesses = this.clock - this.hitBase - this.fills + this.readMisses + this.writeMisses + this.fetchMisses + c[C_UNPAGED] + c[C_UNPAGED + 1] + c[C_UNPAGED + 2];
@@ -738,7 +964,8 @@ export class Mmu {
       itlbMisses: miss(2),
       dtlbEvictions: this.dataTlb.evictions,
       itlbEvictions: split ? this.instructionTlb.evictions : 0,
-      walks: this.walks,
+      // Every miss walks, and so does every dirty-bit assist.
+      walks: miss(0) + miss(1) + miss(2) + c[C_DIRTY_WALKS],
       walkReferences: this.walkReferences,
       dirtyWalks: c[C_DIRTY_WALKS],
       accessedDirtyWrites: this.accessedDirtyWrites,
@@ -757,6 +984,8 @@ export class Mmu {
   /** Zeroes every counter (the TLB's contents and replacement order are kept). */
   resetCounters(): void {
     this.counts.fill(0);
+    this.quietUntil = 0;
+    this.cycleBaseValid = false;
     this.hitBase = this.clock;
     this.fills = 0;
     this.writeHits = 0;
@@ -764,7 +993,6 @@ export class Mmu {
     this.readMisses = 0;
     this.writeMisses = 0;
     this.fetchMisses = 0;
-    this.walks = 0;
     this.walkReferences = 0;
     this.accessedDirtyWrites = 0;
     this.dataTlb.evictions = 0;

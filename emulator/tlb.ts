@@ -27,7 +27,9 @@
 // fill. `lru` evicts the smallest stamp of the set. `plru` is the i486's tree pseudo-LRU, which
 // the stamps determine exactly: each tree bit points away from the half of its subtree that was
 // used most recently, so descending towards the half with the older newest-stamp finds the same
-// victim the three bits would. Invalid ways are filled first, lowest way first.
+// victim the three bits would. Invalid ways are filled first, lowest way first. An invalid slot's
+// stamp is -1, below every real one, so for a 4-way LRU set the victim is simply the smallest
+// stamp, the lower way on a tie: the lean fill picks it with three compares and no loop.
 
 import type { TlbGeometry, TlbReplacement, TlbSideGeometry } from './profiles.ts';
 
@@ -113,7 +115,7 @@ export class Tlb {
     this.tag = new Int32Array(this.entries).fill(-1);
     this.frame = new Int32Array(this.entries);
     this.flags = new Uint8Array(this.entries);
-    this.lastUse = new Float64Array(this.entries);
+    this.lastUse = new Float64Array(this.entries).fill(-1);
     this.shadow = new Int32Array(1 << 20);
     this.largeShadowPages = new Int32Array(this.largeEntries * SMALL_PER_LARGE);
     this.largeShadowCount = new Int32Array(this.largeEntries);
@@ -135,6 +137,15 @@ export class Tlb {
     const largeBase = this.smallEntries + (largePage & this.largeSetMask) * this.largeWays;
     for (let slot = largeBase; slot < largeBase + this.largeWays; slot++) if (tag[slot] === largePage) return slot;
     return -1;
+  }
+
+  /** Does any entry translate `linear`? lookup's answer, with a 4-way set searched unrolled. */
+  holds(linear: number): boolean {
+    if (this.smallWays !== 4 || this.validLarge !== 0) return this.lookup(linear) >= 0;
+    const page = linear >>> 12;
+    const base = (page & this.smallSetMask) << 2;
+    const tag = this.tag;
+    return tag[base] === page || tag[base + 1] === page || tag[base + 2] === page || tag[base + 3] === page;
   }
 
   /** Physical address of `linear` through `slot`. */
@@ -180,11 +191,7 @@ export class Tlb {
    */
   fillShadow(slot: number, linear: number, wp: boolean): void {
     const page = linear >>> SMALL_SHIFT;
-    const flags = this.flags[slot];
-    let bits = SHADOW_VALID | (slot << 4);
-    if (!(flags & TLB_USER)) bits |= SHADOW_NO_USER;
-    if ((flags & (TLB_USER | TLB_WRITABLE | TLB_DIRTY)) !== (TLB_USER | TLB_WRITABLE | TLB_DIRTY)) bits |= SHADOW_NO_USER_WRITE;
-    if (!(flags & TLB_DIRTY) || (wp && !(flags & TLB_WRITABLE))) bits |= SHADOW_NO_SUPERVISOR_WRITE;
+    const bits = shadowBits(slot, this.flags[slot]!, wp);
     const physicalPage = this.physical(slot, page << SMALL_SHIFT) & ~0xfff;
     const old = this.shadow[page];
     if (slot >= this.smallEntries && !(old & SHADOW_VALID && ((old >>> 4) & 0xff) === slot)) {
@@ -200,6 +207,49 @@ export class Tlb {
     this.shadow[page] = physicalPage | bits;
   }
 
+  /**
+   * The MMU's lean fill of a 4 KiB page that no entry of this TLB translates: replaces the set's
+   * victim (exactly as insert would), makes the entry (stamped `stamp`) and its shadow entry, and
+   * returns the slot. `frame` is the page's physical address, which must be wholly in RAM.
+   */
+  fillSmall(page: number, frame: number, flags: number, stamp: number, wp: boolean): number {
+    const ways = this.smallWays;
+    const first = (page & this.smallSetMask) * ways;
+    const lastUse = this.lastUse;
+    let slot: number;
+    if (ways === 4 && this.replacement === 'lru') {
+      // The smallest stamp of the four (invalid slots are -1), the lower way on a tie.
+      const s0 = lastUse[first]!;
+      const s1 = lastUse[first + 1]!;
+      const s2 = lastUse[first + 2]!;
+      const s3 = lastUse[first + 3]!;
+      const low = s1 < s0 ? 1 : 0;
+      const lowStamp = s1 < s0 ? s1 : s0;
+      const high = s3 < s2 ? 3 : 2;
+      const highStamp = s3 < s2 ? s3 : s2;
+      slot = first + (highStamp < lowStamp ? high : low);
+    } else {
+      slot = this.victim(first, ways);
+    }
+    const tag = this.tag;
+    const shadow = this.shadow;
+    const old = tag[slot]!;
+    if (old !== -1) {
+      // An eviction: the victim is a 4 KiB slot, whose one shadow entry is at its own page.
+      this.evictions++;
+      const entry = shadow[old]!;
+      if (entry & 1 && ((entry >>> 4) & 0xff) === slot) shadow[old] = 0; // SHADOW_VALID
+    } else {
+      this.valid++;
+    }
+    tag[slot] = page;
+    this.frame[slot] = frame | 0;
+    this.flags[slot] = flags;
+    lastUse[slot] = stamp;
+    shadow[page] = (frame & ~0xfff) | shadowBits(slot, flags, wp);
+    return slot;
+  }
+
   /** Drops one slot and every shadow entry made from it. */
   invalidate(slot: number): void {
     if (this.tag[slot] === -1) return;
@@ -207,6 +257,7 @@ export class Tlb {
     if (slot >= this.smallEntries) this.validLarge--;
     this.valid--;
     this.tag[slot] = -1;
+    this.lastUse[slot] = -1;
   }
 
   /** Drops every translation of the 4 KiB page of `linear`, and the 4 MiB page holding it. */
@@ -307,6 +358,19 @@ export class Tlb {
     }
     this.largeShadowCount[large] = 0;
   }
+}
+
+/**
+ * A shadow entry's low 12 bits for `slot` with TLB_* `flags` (wp: CR0.WP). On the lean miss path,
+ * so in literals: TLB_WRITABLE 1, TLB_USER 2, TLB_DIRTY 4; SHADOW_VALID 1, SHADOW_NO_USER 2,
+ * SHADOW_NO_USER_WRITE 4, SHADOW_NO_SUPERVISOR_WRITE 8 (mmu.ts checks them at load time).
+ */
+function shadowBits(slot: number, flags: number, wp: boolean): number {
+  let bits = 1 | (slot << 4);
+  if (!(flags & 2)) bits |= 2;
+  if ((flags & 7) !== 7) bits |= 4;
+  if (!(flags & 4) || (wp && !(flags & 1))) bits |= 8;
+  return bits;
 }
 
 function checkGeometry(name: string, geometry: TlbGeometry): TlbGeometry {

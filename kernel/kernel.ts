@@ -72,6 +72,11 @@ export interface KernelConfig {
   readonly timesliceUs?: number;
   /** Receives trace events as they happen. */
   readonly trace?: (event: TraceEvent) => void;
+  /**
+   * Programs' bulk operations translate a page at a time (default), counted exactly as access by
+   * access; false makes them translate access by access (the reference for determinism tests).
+   */
+  readonly batchedAccesses?: boolean;
 }
 
 export class Kernel {
@@ -178,7 +183,7 @@ export class Kernel {
         start: (thread, ip, sp) => void lifecycle!.start(thread, ip, sp),
       },
     });
-    lifecycle = new ThreadLifecycle({ hw, kmem: this.kmem, threads: this.threads, spaces, utcbs, scheduler, ipc, strings, text: this.text, counters, tracer });
+    lifecycle = new ThreadLifecycle({ hw, kmem: this.kmem, threads: this.threads, spaces, utcbs, scheduler, ipc, strings, text: this.text, counters, tracer, batchedAccesses: config.batchedAccesses !== false });
     this.lifecycle = lifecycle;
     const halt = lifecycle.halt.bind(lifecycle);
     const transferFaultDone = (thread: Thread, error: number): void => strings.faultDone(thread, error);

@@ -202,6 +202,11 @@ export type ProgramBody = (env: ProgramEnv) => Op<void>;
  * What a program thread is given: accesses to its own address space at CPL 3 (each may fault and
  * be resolved by the thread's pager before it completes), system calls, and a few debugging aids.
  * It holds no reference to the machine, the kernel or physical memory.
+ *
+ * Each operation returns an iterator to run once with `yield*`, at once or later; two held at the
+ * same time are independent, as generators would be. After it completed, an operation's iterator
+ * may be reused by a later call of the same operation (the environment allocates nothing per
+ * access), so a program must not keep iterating one it has finished.
  */
 export interface ProgramEnv {
   /** This thread's UTCB address (its local id), as the IA-32 binding gives it in %gs:0. */
@@ -217,11 +222,19 @@ export interface ProgramEnv {
   write8(address: number, value: number): Op<void>;
   write16(address: number, value: number): Op<void>;
   write32(address: number, value: number): Op<void>;
-  /** Reads `count` 32-bit words from `address` (faulting page by page). */
+  /**
+   * Reads `count` 32-bit words from `address` (faulting page by page): one read32 per word, the
+   * timer polled after each.
+   */
   readWords(address: number, count: number): Op<number[]>;
-  /** Writes 32-bit words from `address` (faulting page by page). */
-  writeWords(address: number, words: readonly number[]): Op<void>;
+  /** readWords into the caller's array (`into.length` words), allocating nothing. */
+  readWordsInto(address: number, into: Uint32Array): Op<void>;
+  /** Writes 32-bit words from `address` (faulting page by page): one write32 per word. */
+  writeWords(address: number, words: readonly number[] | Uint32Array): Op<void>;
+  /** Reads bytes: one access per aligned dword the range touches (or part of one). */
   readBytes(address: number, length: number): Op<Uint8Array>;
+  /** readBytes into the caller's array (`into.length` bytes), allocating nothing. */
+  readBytesInto(address: number, into: Uint8Array): Op<void>;
   writeBytes(address: number, data: Uint8Array): Op<void>;
   fill(address: number, length: number, value: number): Op<void>;
   /**

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { PROFILES } from '../emulator/profiles.ts';
 import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
-import { runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks } from './bench.ts';
+import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
 import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
 import { bootContained } from './contained.ts';
@@ -239,8 +239,8 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()) };
-  const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...benchHealth() };
+  const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');
   return 0;

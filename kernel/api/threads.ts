@@ -33,6 +33,8 @@ export interface ThreadLifecycleParts {
   readonly text: ProgramText;
   readonly counters: KernelCounters;
   readonly tracer: Tracer;
+  /** Programs' bulk operations translate a page at a time (KernelConfig.batchedAccesses). */
+  readonly batchedAccesses: boolean;
 }
 
 export class ThreadLifecycle {
@@ -47,6 +49,7 @@ export class ThreadLifecycle {
   private readonly text: ProgramText;
   private readonly counters: KernelCounters;
   private readonly tracer: Tracer;
+  private readonly batchedAccesses: boolean;
   private nextSequence = 0;
 
   constructor(parts: ThreadLifecycleParts) {
@@ -61,6 +64,7 @@ export class ThreadLifecycle {
     this.text = parts.text;
     this.counters = parts.counters;
     this.tracer = parts.tracer;
+    this.batchedAccesses = parts.batchedAccesses;
   }
 
   /** A new inactive thread, or null when kernel memory is out. */
@@ -89,7 +93,7 @@ export class ThreadLifecycle {
     this.utcbs.writeTcr(thread, TCR_MY_GLOBAL_ID, thread.id);
     this.utcbs.writeTcr(thread, TCR_PAGER, pager);
     this.utcbs.writeTcr(thread, TCR_EXCEPTION_HANDLER, NILTHREAD);
-    thread.env = createProgramEnv(this.hw, this.text, thread);
+    thread.env = createProgramEnv(this.hw, this.text, thread, { batched: this.batchedAccesses });
     // Activated: it waits for the start message (IP, SP) from its pager.
     thread.awaitingStart = true;
     thread.state = ThreadState.Receiving;

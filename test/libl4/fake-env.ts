@@ -125,13 +125,21 @@ export class FakeEnv implements ProgramEnv {
     this.accesses.push({ kind: 'read', address, size: 4 * count });
     return Array.from({ length: count }, (_, i) => this.peek32(address + 4 * i));
   }
-  *writeWords(address: number, words: readonly number[]): Op<void> {
+  *readWordsInto(address: number, into: Uint32Array): Op<void> {
+    this.accesses.push({ kind: 'read', address, size: 4 * into.length });
+    for (let i = 0; i < into.length; i++) into[i] = this.peek32(address + 4 * i);
+  }
+  *writeWords(address: number, words: readonly number[] | Uint32Array): Op<void> {
     this.accesses.push({ kind: 'write', address, size: 4 * words.length });
     words.forEach((word, i) => this.poke32(address + 4 * i, word));
   }
   *readBytes(address: number, length: number): Op<Uint8Array> {
     this.accesses.push({ kind: 'read', address, size: length });
     return Uint8Array.from({ length }, (_, i) => this.peek8(address + i));
+  }
+  *readBytesInto(address: number, into: Uint8Array): Op<void> {
+    this.accesses.push({ kind: 'read', address, size: into.length });
+    for (let i = 0; i < into.length; i++) into[i] = this.peek8(address + i);
   }
   *writeBytes(address: number, data: Uint8Array): Op<void> {
     this.accesses.push({ kind: 'write', address, size: data.length });
