@@ -23,7 +23,7 @@ import { replyErrorName, rpc } from '../servers/rpc.ts';
 import { CentralNotice, CentralOp, FaultKind, KIND_ANONYMOUS, KIND_DISCARDABLE } from '../servers/central-pager/protocol.ts';
 import { MODULE_BASE, STARTUP_PAGE, type Startup } from '../servers/startup.ts';
 import * as task from '../servers/task/client.ts';
-import { mapFrames, rightsText, usePager } from './pager.ts';
+import { mapFrames, rightsText, unmapRange, usePager } from './pager.ts';
 import { Region, RegionMap } from './regions.ts';
 import { ADVICE, emptyStats, MEMORY_FAILURE_STATUS, MMAP_BASE, MMAP_TOP, MmError, PAGE, SEGFAULT_STATUS, type Advice, type Kind, type MmStats } from './types.ts';
 
@@ -51,6 +51,8 @@ export class CentralClient {
   *start(env: ProgramEnv): Op<number> {
     const helper = yield* task.createThread(env, (henv) => this.help(henv));
     const [frames] = yield* this.call(env, CentralOp.Attach, [helper]);
+    // What the default pager mapped where regions go is not the central pager's: clear it.
+    yield* unmapRange(env, MMAP_BASE, MMAP_TOP);
     yield* usePager(env, this.server);
     return frames ?? 0;
   }
@@ -112,6 +114,7 @@ export class CentralClient {
       if (this.regions.overlaps(start, start + length) || this.reserved().some(([s, e]) => start < e && s < start + length)) {
         throw new MmError('EINVAL', `0x${start.toString(16)} + ${length} overlaps a region or the image`);
       }
+      if (start < MMAP_BASE) yield* unmapRange(env, start, start + length);
     }
     // Reserved here first, so that another thread's mmap cannot take the same range meanwhile.
     const region = new Region(start, start + length, rights, kind, undefined, false, null);

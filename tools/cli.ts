@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runKernelBenchmarks, runMachineBenchmarks, runBootBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
+import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
 import { BuildError, buildImage } from './build.ts';
+import { compareCommand } from './compare.ts';
 import { runDemo } from './demo.ts';
 import { ImageError } from './image.ts';
 import { LoadError, bootImage } from './loader.ts';
@@ -29,6 +31,9 @@ commands:
   demo [--profile NAME]
                    a tour of the MMU, then the kernel running sigma0 and two programs
   bench [--json]   run the benchmarks; --json prints one JSON object as the last line
+  compare [--json] [--scale N] [--profile NAME]
+                   boot the paging workloads self-paging and under the central pager, and
+                   print one table of their page-ins, page-outs, faults and cycles
   help             this text
 `;
 
@@ -60,12 +65,14 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'bench': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
-        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()) };
+        const result = { ...runMachineBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()) };
         const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(22)} ${formatNumber(v)}`);
         process.stdout.write(rows.join('\n') + '\n');
         if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
         return 0;
       }
+      case 'compare':
+        return await compareCommand(rest);
       case 'help':
       case '--help':
       case '-h':
