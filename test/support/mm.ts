@@ -27,7 +27,7 @@ let bundles: Promise<Bundles> | null = null;
 
 /** The bundles of the workloads and the test programs, built once per test file. */
 export function testBundles(): Promise<Bundles> {
-  bundles ??= Bundles.build({ 'mm-cases': 'test/servers/programs/mm-cases.ts' });
+  bundles ??= Bundles.build({ 'mm-cases': 'test/servers/programs/mm-cases.ts', 'mm-hostile': 'test/servers/programs/mm-hostile.ts' });
   return bundles;
 }
 

@@ -12,7 +12,8 @@ import { ServerError } from '../../../servers/errno.ts';
 import * as physmem from '../../../servers/physmem/client.ts';
 import { commandLineOptions, print, program } from '../../../servers/runtime.ts';
 import * as task from '../../../servers/task/client.ts';
-import { answer, ask, hex, next } from './common.ts';
+import { answer, ask, hex, next, sleep } from './common.ts';
+import * as storeClient from '../../../servers/store/client.ts';
 
 const P = 4096;
 
@@ -286,6 +287,16 @@ export default program(function* parent(env: ProgramEnv, args: string): Op<numbe
     }
   }
   const after = yield* physmem.stats(env);
-  if ('frames' in options) yield* print(env, `mm-cases: free frames ${before.free} before, ${after.free} after; guaranteed ${before.guaranteed} before, ${after.guaranteed} after\n`);
+  if ('frames' in options) {
+    yield* print(env, `mm-cases: free frames ${before.free} before, ${after.free} after; guaranteed ${before.guaranteed} before, ${after.guaranteed} after\n`);
+    // The store forgets a task's pages when it dies (it is told when it next waits).
+    const store = yield* storeClient.find(env);
+    let kept = (yield* storeClient.stats(env, store)).keptTotal;
+    for (let tries = 0; kept > 0 && tries < 10; tries++) {
+      yield* sleep(env, 1000);
+      kept = (yield* storeClient.stats(env, store)).keptTotal;
+    }
+    yield* print(env, `mm-cases: the store keeps ${kept} pages\n`);
+  }
   return 0;
 });
