@@ -31,6 +31,8 @@ export class CentralClient {
   readonly regions = new RegionMap({ onSplit: () => {}, onJoin: () => {} });
   private readonly imageTop: number;
   private readonly name: string;
+  /** The helper thread (0 until start). */
+  helper = 0;
 
   constructor(
     readonly startup: Startup,
@@ -50,6 +52,7 @@ export class CentralClient {
   /** Becomes a client: the helper thread, Attach, and the central pager as the caller's pager. */
   *start(env: ProgramEnv): Op<number> {
     const helper = yield* task.createThread(env, (henv) => this.help(henv));
+    this.helper = helper;
     const [frames] = yield* this.call(env, CentralOp.Attach, [helper]);
     // What the default pager mapped where regions go is not the central pager's: clear it.
     yield* unmapRange(env, MMAP_BASE, MMAP_TOP);

@@ -81,6 +81,7 @@ export function* startPager(env: ProgramEnv, options: PagerOptions): Op<PagerInf
   if (pagers.has(id)) throw new MmError('EBUSY', 'startPager was called already');
   const startup = yield* startupOf(env);
   if (!startup.physmem || !startup.taskServer) throw new MmError('ENOSYS', 'self-paging needs physmem and the task server');
+  yield* forgetDead(env);
 
   const central = yield* storeClient.find(env, CENTRAL_PAGER_NAME);
   if (central) {
@@ -104,6 +105,22 @@ export function* startPager(env: ProgramEnv, options: PagerOptions): Op<PagerInf
   yield* physmem.onReclaim(env, pager.thread);
   yield* usePager(env, pager.thread);
   return { mode: 'self', frames: granted };
+}
+
+/**
+ * Forgets the pagers of tasks made from this module that have died (a parent that starts
+ * self-paging children would keep them all otherwise): their threads are gone.
+ */
+function* forgetDead(env: ProgramEnv): Op<void> {
+  for (const [id, pager] of [...pagers]) {
+    const thread = pager instanceof CentralClient ? pager.helper : pager.thread;
+    try {
+      if (thread) yield* task.taskOf(env, thread);
+    } catch (error) {
+      if (error instanceof task.TaskError && error.code === 'ESRCH') pagers.delete(id);
+      else throw error;
+    }
+  }
 }
 
 /** Asks the task's pager thread to carry out `request`; resolves to its result. */
