@@ -5,9 +5,9 @@
 //
 // Physical layout: the kernel's reserved region at 1 MiB (8 MiB, or a quarter of a smaller
 // RAM, or 1/32 of a RAM over 256 MiB), then each module's payload on a 4 KiB boundary, then the
-// boot information on a 16 KiB boundary. The KIP describes RAM as conventional, the kernel region as reserved, and the
-// modules and boot information as boot-loader memory (type 0xE), which sigma0 hands out by exact
-// address only.
+// boot information on a 16 KiB boundary. The KIP describes RAM as conventional, the kernel
+// region as reserved, and the modules and boot information as boot-loader memory (type 0xE),
+// which sigma0 hands out by exact address only.
 //
 // Trust model: module code runs in a node:vm context created empty, with string code generation
 // (eval, new Function) and WebAssembly off: no process, require, import(), file system, timers
