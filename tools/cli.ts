@@ -12,6 +12,8 @@ import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
 import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
+import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
+import { formatCompare, runCompare } from './compare.ts';
 import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
 import { bootContained } from './contained.ts';
 import { runDemo } from './demo.ts';
@@ -104,6 +106,20 @@ the boot of the default image, in one run (README.md, Benchmarks).`,
     maxPositionals: 0,
   },
   {
+    name: 'compare',
+    synopsis: '[--json] [--scale N] [--profile NAME]',
+    summary: 'the paging workloads self-paging and under the central pager, in one table',
+    description: `Boots each paging workload of images/mm-*.json twice, its tasks paging themselves with
+libhurd-mm and paged by the central pager, and prints one table: workload, pager, page-ins,
+page-outs, faults, model cycles, and the ratio self-paging / central (README.md).`,
+    options: {
+      json: { type: 'boolean', help: 'also print the rows as one JSON array, the last line' },
+      scale: { type: 'string', value: 'N', help: 'make every workload N times larger (1 to 64, default 1)' },
+      profile: MACHINE_OPTIONS.profile!,
+    },
+    maxPositionals: 0,
+  },
+  {
     name: 'help',
     synopsis: '[COMMAND]',
     summary: 'this overview, or the help of COMMAND',
@@ -167,6 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'bench':
         return await bench(parsed.values.json === true);
+      case 'compare':
+        return await compare(parsed.values);
       default: {
         const topic = parsed.positionals[0];
         if (topic === undefined) {
@@ -239,10 +257,22 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...benchHealth() };
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...benchHealth() };
   const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+async function compare(values: Values): Promise<number> {
+  let scale: number | undefined;
+  if (values.scale !== undefined) {
+    scale = Number(values.scale);
+    if (!Number.isSafeInteger(scale) || scale < 1 || scale > 64) throw new UsageError(`--scale ${String(values.scale)}: a whole number from 1 to 64 is needed`);
+  }
+  const rows = await runCompare({ scale, profile: profileOption(values.profile) });
+  writeOut(formatCompare(rows));
+  if (values.json === true) writeOut(JSON.stringify(rows) + '\n');
   return 0;
 }
 

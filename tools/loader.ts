@@ -4,10 +4,10 @@
 // machine through the hardware interface.
 //
 // Physical layout: the kernel's reserved region at 1 MiB (8 MiB, or a quarter of a smaller
-// RAM), then each module's payload on a 4 KiB boundary, then the boot information on a 16 KiB
-// boundary. The KIP describes RAM as conventional, the kernel region as reserved, and the
-// modules and boot information as boot-loader memory (type 0xE), which sigma0 hands out by exact
-// address only.
+// RAM, or 1/32 of a RAM over 256 MiB), then each module's payload on a 4 KiB boundary, then the
+// boot information on a 16 KiB boundary. The KIP describes RAM as conventional, the kernel
+// region as reserved, and the modules and boot information as boot-loader memory (type 0xE),
+// which sigma0 hands out by exact address only.
 //
 // Trust model: module code runs in a guest context (tools/guest-context.ts): a node:vm context
 // created empty, with string code generation and WebAssembly off, no promises, wall clock or
@@ -117,7 +117,9 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   const modules = parseImage(image);
   const ramBytes = options.ramBytes ?? 64 * 1024 * 1024;
   if (ramBytes < MIN_RAM) throw new LoadError(`${ramBytes} bytes of RAM is too little: at least ${MIN_RAM} are needed`);
-  const kernelSize = Math.min(8 * 1024 * 1024, Math.floor(ramBytes / 4 / 4096) * 4096);
+  // 8 MiB, or a quarter of a smaller RAM; a RAM over 256 MiB gets 1/32 of it (its mapping
+  // nodes and page tables grow with the frames a pager maps).
+  const kernelSize = Math.min(Math.max(8 * 1024 * 1024, Math.floor(ramBytes / 32 / 4096) * 4096), Math.floor(ramBytes / 4 / 4096) * 4096);
 
   // Place the payloads after the kernel region, and the boot information after them.
   let next = KERNEL_BASE + kernelSize;
