@@ -122,6 +122,11 @@ describe('l4hurd debug usage', () => {
     }, 60_000);
   }
 
+  it('standard output closed under it (| head -1): exit status 6, nothing on stderr', () => {
+    const result = spawnSync('bash', ['-c', `'${process.execPath}' '${cli}' debug '${hello}' --script '${join(here, 'scripts/tour.txt')}' | head -1 >/dev/null; echo "\${PIPESTATUS[0]}" >&2`], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(result.stderr.trim()).toBe('6');
+  }, 120_000);
+
   it('--help tells the options', () => {
     const run = l4hurd(['debug', '--help']);
     expect(run.status).toBe(0);

@@ -9,6 +9,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { reason, readInputFile } from '../files.ts';
+import { OutputError } from '../output.ts';
 import { describeBreakpoint, parseBreak, parseWatch, stopsAt, type Breakpoint, type NameResolver } from './breakpoints.ts';
 import { COMMANDS, findCommand, helpFor, helpList } from './commands.ts';
 import { STOP_KINDS, stopKindCode } from './event-log.ts';
@@ -273,6 +274,8 @@ export class Console {
       if (command.repeats && !(command.name === 'x' || command.name === 'xp')) this.state.repeat = line.trim();
       return goal;
     } catch (error) {
+      // Standard output gone: nothing more can be said, the console ends (exit status 6).
+      if (error instanceof OutputError) throw error;
       if (error instanceof CommandError) this.fail(`${command.name}: ${error.message}`);
       else this.fail(`${command.name}: internal error: ${error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)} (a bug in l4hurd)`);
       return null;

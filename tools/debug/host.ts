@@ -223,8 +223,7 @@ export class DebugHost {
         return;
       case 'failed':
         if (machine === this.current || machine.role === 'scan') {
-          if (machine.role === 'scan' || report.status !== 2) writeErr(`l4hurd debug: ${report.message}\n`);
-          else writeErr(`l4hurd debug: ${report.message}\n`);
+          if (report.message) writeErr(`l4hurd debug: ${report.message}\n`);
           this.finish?.(report.status);
         } else this.retire(machine);
         return;

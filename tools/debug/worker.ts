@@ -8,8 +8,8 @@
 // Bundled on its own as dist/l4hurd-debug.mjs (tools/build-cli.mjs).
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { writeOut } from '../output.ts';
-import { reportFailure, oneLine } from '../failures.ts';
+import { OutputError, writeOut } from '../output.ts';
+import { EXIT_INTERNAL, EXIT_OUTPUT, oneLine } from '../failures.ts';
 import { Console, lastHitBefore, type ConsoleIo, type Handoff } from './console.ts';
 import { MachineSession, NO_GOAL, type RunGoal } from './machine-session.ts';
 import { receiveOrder, type Order, type Report, type WorkerSetup } from './protocol.ts';
@@ -148,8 +148,9 @@ function main(setup: WorkerSetup): void {
     report({ type: 'at', position: session.position, ended: true });
     for (;;) orderedGoal();
   } catch (error) {
-    const status = reportFailure('debug', error);
-    report({ type: 'failed', output: take(), status, message: oneLine(error) });
+    // Standard output cannot be written (a closed pipe ends the command quietly), or a bug.
+    if (error instanceof OutputError) report({ type: 'failed', output: '', status: EXIT_OUTPUT, message: error.code === 'EPIPE' ? '' : error.message });
+    else report({ type: 'failed', output: take(), status: EXIT_INTERNAL, message: `internal error: ${error instanceof Error ? `${error.name}: ` : ''}${oneLine(error)} (a bug in l4hurd)` });
     return parked();
   }
 }
