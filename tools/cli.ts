@@ -41,7 +41,7 @@ const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'host-memory': { type: 'string', value: 'SIZE', help: 'host memory the machine may use besides its RAM (default 2G):\nexit status 5 when it needs more' },
 };
 
-const EXIT_STATUSES = `exit statuses of boot and run (debug: 0, 1 when a command of its script failed, or 2, 5, 8):
+const EXIT_STATUSES = `exit statuses of boot and run (debug: 0, or 1 when a command of its --script failed, or 2, 5, 6, 8):
   the root task's   it shut the machine down (wortel: 0, or the first failed program's)
   2                 usage error, unreadable or malformed image, failed build
   3                 the cycle limit was reached (--max-cycles)

@@ -83,6 +83,22 @@ describe('l4hurd debug --script', () => {
     });
   }, 240_000);
 
+  it('log keeps a transcript across reverse commands, source runs a file, --trace prints stop points as the machine passes them', () => {
+    const log = join(temp, 'transcript.log');
+    const sourced = script('sourced.txt', ['# a comment', 'echo from the sourced file', 'step 2']);
+    const run = l4hurd(['debug', hello, '--trace', 'ipc,map', '--script', script('logged.txt', [`log ${log}`, 'step 40', 'reverse-step 5', `source ${sourced}`, 'where', 'log off', 'step'])]);
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^#12 \[\d+\] ipc 66\.1 to 64\.1$/m);
+    expect(run.stdout).toMatch(/^#16 \[\d+\] map 64\.1 map /m);
+    const transcript = readFileSync(log, 'utf8');
+    expect(transcript).toMatch(/^\(l4hurd\) step 40\n/m);
+    expect(transcript).toMatch(/^\(l4hurd\) reverse-step 5\n#35 /m);
+    expect(transcript).toContain('from the sourced file\n');
+    expect(transcript).toMatch(/^\(l4hurd\) where\n#37 /m);
+    expect(transcript).toMatch(/\(l4hurd\) log off\nlogging to .+transcript\.log stopped\n$/);
+    expect(transcript).not.toContain('#38 ');
+  }, 60_000);
+
   it('a script whose commands all work exits 0; --batch prints no prompts', () => {
     const run = l4hurd(['debug', hello, '--batch', '--script', script('fine.txt', ['step 3', 'where'])]);
     expect(run.status).toBe(0);

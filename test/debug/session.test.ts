@@ -156,6 +156,16 @@ describe('mistakes', () => {
     expect(output).toContain('still here');
   }, 60_000);
 
+  it('after the boot has ended, every inspection command still answers, and running commands say why they cannot', () => {
+    const { output } = drive(image, ['continue', ...INSPECTIONS, 'step', 'continue', 'until 99999999999', 'next', 'finish', 'goto 99999999']);
+    expect(output).toMatch(/^the machine shut down with status 0 at #\d+, cycle \d+/m);
+    expect(output).not.toMatch(/internal error/);
+    expect(output).toMatch(/^thread +space +program/m);
+    for (const command of ['step', 'continue', 'until 99999999999', 'goto 99999999']) {
+      expect(output).toContain(`(l4hurd) ${command}\n${command.split(' ')[0]}: the machine has stopped: nothing more to run (reverse-step and reverse-continue go back)\n`);
+    }
+  }, 60_000);
+
   it('knows every stop kind it documents', () => {
     expect([...STOP_KINDS]).toEqual(['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt']);
   });

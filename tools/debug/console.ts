@@ -561,6 +561,7 @@ export class Console {
 
   private log(args: string[]): RunGoal | null {
     if (args.length !== 1) throw new CommandError('log FILE, or log off');
+    if (args[0] === 'off') this.print(this.state.logFile === null ? 'not logging' : `logging to ${this.state.logFile} stopped`);
     if (this.logFd !== null) {
       try {
         closeSync(this.logFd);
@@ -571,7 +572,7 @@ export class Console {
     }
     if (args[0] === 'off') {
       this.state.logFile = null;
-      return this.lines(['logging stopped']);
+      return null;
     }
     try {
       this.logFd = openSync(args[0]!, 'w');
