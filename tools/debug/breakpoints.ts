@@ -12,7 +12,7 @@
 //   COND: thread T, space S, or both joined by `and`
 
 import { STOP_KINDS, STEP, stopKindCode } from './event-log.ts';
-import { CommandError, hex32, parseNumber, parseThread, threadName, type ThreadRef } from './format.ts';
+import { CommandError, hex32, parseNumber, parseThread, type ThreadRef } from './format.ts';
 
 export type WatchAccess = 'read' | 'write' | 'access';
 
@@ -207,4 +207,3 @@ function hex(value: number): string {
   return '0x' + value.toString(16);
 }
 
-export { threadName };

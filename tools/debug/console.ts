@@ -11,10 +11,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { reason, readInputFile } from '../files.ts';
 import { OutputError } from '../output.ts';
 import { describeBreakpoint, parseBreak, parseWatch, stopsAt, type Breakpoint, type NameResolver } from './breakpoints.ts';
-import { COMMANDS, findCommand, helpFor, helpList } from './commands.ts';
+import { findCommand, helpFor, helpList } from './commands.ts';
 import { STOP_KINDS, stopKindCode } from './event-log.ts';
 import { CommandError, hex32, parseCount, parseNumber, table, threadName, words } from './format.ts';
-import { NO_GOAL, traceLine, type MachineSession, type RunGoal, type Stop } from './machine-session.ts';
+import { CHECKPOINT_CYCLES, NO_GOAL, traceLine, type MachineSession, type RunGoal, type Stop } from './machine-session.ts';
 import { examineLinear, examinePhysical, parseFormat } from './show-memory.ts';
 import { showContainers, showFrames, showRegions } from './show-memory-system.ts';
 import { showMapping, showPage, showTable, showTlb } from './show-paging.ts';
@@ -261,7 +261,9 @@ export class Console {
   execute(line: string): RunGoal | null {
     const [word, ...args] = words(line);
     if (word === undefined) return null;
-    const { name, format } = word.startsWith('x/') || word.startsWith('xp/') ? parseFormatSafe(word) : { name: word, format: null };
+    // x/FMT and xp/FMT: the command is the part before the slash.
+    const prefix = word.includes('/') ? word.slice(0, word.indexOf('/')) : word;
+    const name = prefix === 'x' || prefix === 'xp' ? prefix : word;
     const command = findCommand(name);
     if (!command) {
       this.fail(`unknown command '${name}' (help lists the commands)`);
@@ -270,7 +272,7 @@ export class Console {
     const inspecting = this.session.watches;
     try {
       inspecting.inspecting = true;
-      const goal = this.run(command.name, args, format === null ? word : word, line);
+      const goal = this.run(command.name, args, word, line);
       if (command.repeats && !(command.name === 'x' || command.name === 'xp')) this.state.repeat = line.trim();
       return goal;
     } catch (error) {
@@ -524,7 +526,7 @@ export class Console {
     }
     if (what === 'checkpoints') {
       const c = this.session.checkpoints;
-      return this.lines([`a checkpoint is the first stop point past each ${CHECKPOINT_TEXT} cycles: ${c.length} passed so far${c.length ? `, the last at #${c[c.length - 1]} (cycle ${this.session.log.cycle(c[c.length - 1]!)})` : ''}`, 'going back replays from the nearest machine kept at a checkpoint before the target, or from the boot']);
+      return this.lines([`a checkpoint is the first stop point past each ${CHECKPOINT_CYCLES.toLocaleString('en-US')} cycles: ${c.length} passed so far${c.length ? `, the last at #${c[c.length - 1]} (cycle ${this.session.log.cycle(c[c.length - 1]!)})` : ''}`, 'going back replays from the nearest machine kept at a checkpoint before the target, or from the boot']);
     }
     if (what === 'where' || what === 'position') return this.lines(this.where());
     const command = findCommand(what === 'registers' ? 'regs' : what);
@@ -585,11 +587,6 @@ export class Console {
   }
 }
 
-const CHECKPOINT_TEXT = '50,000';
-
-function parseFormatSafe(word: string): { readonly name: string; readonly format: null } {
-  return { name: word.slice(0, word.indexOf('/')), format: null };
-}
 
 /** The last position before `before` where an enabled breakpoint (watchpoints by the log's bits) would stop. */
 export function lastHitBefore(session: MachineSession, breakpoints: readonly Breakpoint[], before: number): number {
@@ -604,4 +601,3 @@ export function lastHitBefore(session: MachineSession, breakpoints: readonly Bre
   return 0;
 }
 
-export { COMMANDS };

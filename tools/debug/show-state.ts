@@ -5,7 +5,6 @@
 // methods that count or report an access).
 
 import type { Machine } from '../../emulator/machine.ts';
-import type { Kernel } from '../../kernel/kernel.ts';
 import type { Space, Thread } from '../../kernel/generic/thread.ts';
 import { SYSCALL_NAMES, TCR_ERROR_CODE, TCR_EXCEPTION_HANDLER, TCR_INTENDED_RECEIVER, TCR_MY_GLOBAL_ID, TCR_PAGER, TCR_PREEMPT_FLAGS, TCR_PROCESSOR_NO, TCR_THREAD_WORD0, TCR_THREAD_WORD1, TCR_USER_DEFINED_HANDLE, TCR_VIRTUAL_ACTUAL_SENDER, TCR_XFER_TIMEOUTS } from '../../libl4/abi.ts';
 import { bootCounters } from '../loader.ts';
@@ -251,9 +250,4 @@ export function showKip(session: MachineSession): string[] {
     out.push(`    ${hex32(low & ~0x3ff)}-${hex32((high & ~0x3ff) + 0x3ff)}  ${MEMORY_TYPES[low & 0xf] ?? `type ${low & 0xf}`}${(low >>> 4) & 0xf ? ` subtype ${(low >>> 4) & 0xf}` : ''}${low & 0x200 ? ' virtual' : ''}`);
   }
   return out;
-}
-
-/** Everything the KIP and kernel say about a frame's owner: used by `frames` too. */
-export function kernelRegion(kernel: Kernel): { readonly base: number; readonly end: number } {
-  return { base: kernel.kmem.base, end: kernel.kmem.base + kernel.kmem.size };
 }
