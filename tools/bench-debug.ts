@@ -70,5 +70,5 @@ export async function runDebugBenchmarks(config: string): Promise<DebugBenchResu
   const without = await timeScript(image, ['until 100000', 'quit']);
   const withSteps = await timeScript(image, ['until 100000', ...new Array<string>(STEPS).fill('step'), 'quit']);
   const debugStepsPerSec = STEPS / (Math.max(1e-3, withSteps - without) / 1000);
-  return { debugStepsPerSec, reverseStepMs: await reverseStep(image, 2, 3), reverseStepColdMs: await reverseStep(image, 0, 1) };
+  return { debugStepsPerSec, reverseStepMs: await reverseStep(image, 3, 3), reverseStepColdMs: await reverseStep(image, 0, 1) };
 }

@@ -4,11 +4,12 @@
 //
 // Going back is replay: a machine thread of the same image runs silently to the earlier
 // position and becomes the console's. Machines cannot be copied (program threads are
-// generators), so the host keeps standbys: machines booted from the image and advanced to the
-// latest checkpoints behind the console's position (the first stop points past each 50,000
-// cycles), in the background, while the user reads. A reverse command takes the standby nearest
-// below its target, which then replays at most one checkpoint interval; without one, a fresh
-// machine replays from the boot. Either way the position reached is the same state, so nothing
+// generators), so the host keeps standbys: machines booted from the image and advanced, in the
+// background while the user reads, to a ladder of checkpoints behind the console's position
+// (checkpoints are the first stop points past each 50,000 cycles; the rungs are the latest one,
+// and 8 and 64 checkpoints back). A reverse command takes the standby nearest below its target,
+// which then replays at most to the rung above it; without one, a fresh machine replays from the
+// boot. Either way the position reached is the same state, so nothing
 // the console prints depends on which machine served it.
 
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ export interface DebugOptions {
   readonly batch: boolean;
   /** Trace kinds to start with (--trace). */
   readonly trace?: readonly string[];
-  /** Machines kept at checkpoints (default 2; 0: every reverse command replays from the boot). */
+  /** Machines kept at checkpoints (default 3; 0: every reverse command replays from the boot). */
   readonly standbys?: number;
   /** 'collect': the output comes back to `onOutput` instead of standard output (tests, benchmarks). */
   readonly output?: 'fd' | 'collect';
@@ -55,7 +56,9 @@ interface Machine {
   role: 'standby' | 'current' | 'scan' | 'gone';
 }
 
-const DEFAULT_STANDBYS = 2;
+const DEFAULT_STANDBYS = 3;
+/** Where standbys are kept: the latest checkpoint below the console, and 8 and 64 checkpoints further back. */
+const LADDER = [1, 8, 64];
 
 export class DebugHost {
   private readonly options: DebugOptions;
@@ -158,11 +161,20 @@ export class DebugHost {
     void machine.worker.terminate();
   }
 
-  /** Keeps standbys at the latest checkpoints behind the console's position. */
+  /**
+   * Keeps standbys on a ladder of checkpoints behind the console's position: the latest (a
+   * reverse step or a few), 8 and 64 checkpoints back (going far back), each replaying at most
+   * the distance to the rung above it when taken.
+   */
   private plan(): void {
     if (this.finish === null) return;
     const below = [0, ...this.checkpoints.filter((c) => c < this.position)];
-    const desired = below.slice(-this.standbys).reverse();
+    const desired: number[] = [];
+    for (const back of LADDER) {
+      const rung = below[Math.max(0, below.length - back)]!;
+      if (!desired.includes(rung)) desired.push(rung);
+    }
+    desired.splice(this.standbys);
     const free = this.machines.filter((m) => m.role === 'standby');
     const kept = new Set<Machine>();
     for (const d of desired) {
