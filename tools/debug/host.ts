@@ -296,7 +296,8 @@ export class DebugHost {
     this.position = target;
     const interactive = this.options.script === null;
     this.order(machine, { type: 'activate', target, state: handoff.state, pending: handoff.pending, note: handoff.note, asHit: handoff.asHit, interactive, echo: !this.tty && !this.options.batch });
-    this.plan();
+    // The standbys are planned anew when the machine has arrived (its first progress report or
+    // prompt), so that starting a replacement does not slow the replay down.
   }
 
   // ---- Input ----------------------------------------------------------------------------------

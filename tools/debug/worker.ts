@@ -121,6 +121,8 @@ function main(setup: WorkerSetup): void {
 
   const arrive = (order: Order & { type: 'activate' }): RunGoal => {
     arriving = null;
+    // Tell the host where the machine is before the next command, so it plans its standbys.
+    reportedCheckpoints = -1;
     const console = console_!;
     session.pauseHandler = (stop) => console.paused(stop);
     session.consoleOut = (text) => console_!.write(text);
