@@ -170,3 +170,28 @@ describe('mistakes', () => {
     expect([...STOP_KINDS]).toEqual(['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt']);
   });
 });
+
+describe('hostile input', () => {
+  it('seeded random command lines: every one answered in one line or more, never an internal error', async () => {
+    const { SeededRandom } = await import('../support/random.ts');
+    const random = new SeededRandom(0xdeb);
+    const words = ['step', 'next', 'finish', 'until', 'goto', 'break', 'watch', 'delete', 'enable', 'disable', 'info', 'where', 'threads', 'spaces', 'regs', 'creg', 'counters', 'kip', 'x', 'x/xw', 'x/c', 'x/dh', 'xp', 'xp/uw', 'page', 'tab', 'tlb', 'mapping', 'frames', 'containers', 'regions', 'trace', 'echo', 'help', 'b', 'w', 'i', 'r', 't', 'x/', 'xp/qq', '???', 'ʕ•ᴥ•ʔ'];
+    const args = ['0', '1', '2', '64.1', '66.1', '1004.6', '1:0xbf000000', '0:0', '2:0x40000000', '1:0xfffffff0', '0xffffffff', '0x100000000', '-1', '1e9', 'ipc', 'map', 'fault', 'thread', 'label', 'cycle', 'if', 'and', 'space', 'phys', 'read', 'write', 'access', 'on', 'off', 'all', 'b', '99999999999999999999', '', 'breakpoints', 'checkpoints', '0x', ':', '1:', ':0x10'];
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const n = random.below(4);
+      const parts = [words[random.below(words.length)]!];
+      for (let k = 0; k < n; k++) parts.push(args[random.below(args.length)]!);
+      // Keep the run short: steps are small, and no command runs the machine to its end at once.
+      let line = parts.join(' ');
+      if (/^(step|next)\b/.test(line)) line = parts[0]!;
+      if (/^(until|goto|continue|c)\b/.test(line)) line = 'step';
+      lines.push(line);
+    }
+    const { output } = drive(image, lines);
+    expect(output).not.toMatch(/internal error/);
+    expect(output).not.toMatch(/^\s+at /m);
+    const replies = output.split('(l4hurd) ');
+    expect(replies.length).toBe(lines.length + 1);
+  }, 120_000);
+});
