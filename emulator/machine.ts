@@ -7,6 +7,7 @@ import type { HardwareInterface } from './hardware.ts';
 import { InterruptController } from './interrupt-controller.ts';
 import { PhysicalMemory } from './memory.ts';
 import { Mmu } from './mmu.ts';
+import { WatchedPhysicalMemory } from './watched-memory.ts';
 import type { CpuProfile } from './profiles.ts';
 
 export interface MachineOptions {
@@ -18,6 +19,8 @@ export interface MachineOptions {
   checkStale?: boolean;
   /** Where console output goes besides the console's own buffer. */
   consoleSink?: (text: string) => void;
+  /** RAM that reports accesses to watched ranges (WatchedPhysicalMemory): for the debugger. */
+  watchable?: boolean;
 }
 
 export class Machine implements HardwareInterface {
@@ -29,7 +32,8 @@ export class Machine implements HardwareInterface {
   readonly profile: CpuProfile;
 
   constructor(options: MachineOptions = {}) {
-    this.physical = new PhysicalMemory(options.ramBytes ?? 64 * 1024 * 1024);
+    const ram = options.ramBytes ?? 64 * 1024 * 1024;
+    this.physical = options.watchable ? new WatchedPhysicalMemory(ram) : new PhysicalMemory(ram);
     this.cpu = new Mmu(this.physical, { profile: options.profile, checkStale: options.checkStale });
     this.profile = this.cpu.profile;
     this.timer = new IntervalTimer();

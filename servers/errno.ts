@@ -8,6 +8,7 @@
 
 export const Errno = {
   EPERM: 1,
+  ENOENT: 2,
   ESRCH: 3,
   EIO: 5,
   EBADF: 9,
@@ -15,6 +16,7 @@ export const Errno = {
   ENOMEM: 12,
   EBUSY: 16,
   EINVAL: 22,
+  ENOSPC: 28,
   ENOSYS: 38,
 } as const;
 export type ErrorName = keyof typeof Errno;

@@ -19,7 +19,8 @@
 // server gives the others theirs. In a bare image every thread has version 1.
 //
 // The machine is shut down with the status of the first boot program (in module order) that
-// failed, or 0, once all have ended.
+// failed, or 0, once all have ended. Boot programs that serve the others and never end (the
+// store, the central pager: SERVICES) are not waited for; one that did end counts like any.
 //
 // Boot information (written by the loader, tools/loader.ts), little-endian u32 words:
 //   +0 magic 'BOOT' (0x544f4f42), +4 version 1, +8 module count, +12 entry size (128),
@@ -58,6 +59,8 @@ const SYSTEM_SERVERS = [
   { name: 'policy', task: 4 },
 ] as const;
 const PAGE = 4096;
+/** Boot programs that serve the other programs until the machine stops: not waited for. */
+const SERVICES: readonly string[] = ['store', 'central-pager'];
 
 interface BootModule {
   readonly name: string;
@@ -203,7 +206,7 @@ export function* wortel(env: ProgramEnv): Op<void> {
 
   /** Every boot program was handed to the task server (hurd) or started (bare). */
   let allStarted = !hurd;
-  const done = (): boolean => allStarted && bootPrograms.every((p) => p.status !== null);
+  const done = (): boolean => allStarted && bootPrograms.every((p) => p.status !== null || (hurd && SERVICES.includes(p.module.name)));
   const ended = function* (program: Program, status: number, how: string): Op<void> {
     program.status = status;
     yield* env.print(`wortel: ${program.module.name} ${how}\n`);
@@ -334,7 +337,7 @@ export function* wortel(env: ProgramEnv): Op<void> {
 
   // The task server may be waiting for the answer to the report that ended the last program.
   if (reply) yield* env.syscall(Syscall.Ipc, [from, 0, 0x04000000]);
-  const failure = bootPrograms.find((p) => p.status !== 0);
+  const failure = bootPrograms.find((p) => p.status !== null && p.status !== 0);
   const status = failure ? failure.status! : 0;
   yield* env.print(`wortel: all programs done, shutting down with status ${status}\n`);
   yield* env.shutdown(status);

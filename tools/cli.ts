@@ -12,8 +12,13 @@ import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
 import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
+import { runDebugBenchmarks } from './bench-debug.ts';
+import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
+import { formatCompare, runCompare } from './compare.ts';
 import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
 import { bootContained } from './contained.ts';
+import { STOP_KINDS } from './debug/event-log.ts';
+import { DebugHost } from './debug/host.ts';
 import { runDemo } from './demo.ts';
 import { reportFailure } from './failures.ts';
 import { readInputFile } from './files.ts';
@@ -38,7 +43,7 @@ const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'host-memory': { type: 'string', value: 'SIZE', help: 'host memory the machine may use besides its RAM (default 2G):\nexit status 5 when it needs more' },
 };
 
-const EXIT_STATUSES = `exit statuses of boot and run:
+const EXIT_STATUSES = `exit statuses of boot and run (debug: 0, or 1 when a command of its --script failed, or 2, 5, 6, 8):
   the root task's   it shut the machine down (wortel: 0, or the first failed program's)
   2                 usage error, unreadable or malformed image, failed build
   3                 the cycle limit was reached (--max-cycles)
@@ -73,6 +78,27 @@ after it is the program's. The program's module is named after the file.`,
     program: true,
   },
   {
+    name: 'debug',
+    synopsis: '[IMAGE] [options]',
+    summary: 'the debugger console on a booted, paused machine',
+    description: `Boots IMAGE (default: the default image) and opens a console on the machine, paused before
+anything runs: step through system calls, IPCs, faults and program steps, go back by
+replay, set breakpoints and watchpoints, look at threads, registers, memory, page tables,
+the TLB, the mapping database and physmem's containers. help at the prompt lists the
+commands; docs/debugger.md is the guide. With --script the commands come from FILE and the
+console ends after them (exit status 1 if one failed); otherwise from standard input.`,
+    options: {
+      ram: MACHINE_OPTIONS.ram!,
+      profile: MACHINE_OPTIONS.profile!,
+      'max-cycles': MACHINE_OPTIONS['max-cycles']!,
+      trace: { type: 'string', value: 'KINDS', help: `start with trace on KINDS (comma-separated): ${STOP_KINDS.join(', ')}, or all` },
+      'host-memory': { type: 'string', value: 'SIZE', help: 'JavaScript heap each machine thread may use (default 2G): exit status 5 past it' },
+      script: { type: 'string', value: 'FILE', help: 'run the commands in FILE, then end' },
+      batch: { type: 'boolean', help: 'print no prompts and do not echo commands' },
+    },
+    maxPositionals: 1,
+  },
+  {
     name: 'build',
     synopsis: '[--config FILE] [--out FILE]',
     summary: 'build a boot image from a config',
@@ -101,6 +127,20 @@ stale-translation check, then boots the kernel with sigma0 and two programs.`,
     description: `Measures the machine's hot paths against raw loops, the kernel's IPC and page faults, and
 the boot of the default image, in one run (README.md, Benchmarks).`,
     options: { json: { type: 'boolean', help: 'print one JSON object as the last line' } },
+    maxPositionals: 0,
+  },
+  {
+    name: 'compare',
+    synopsis: '[--json] [--scale N] [--profile NAME]',
+    summary: 'the paging workloads self-paging and under the central pager, in one table',
+    description: `Boots each paging workload of images/mm-*.json twice, its tasks paging themselves with
+libhurd-mm and paged by the central pager, and prints one table: workload, pager, page-ins,
+page-outs, faults, model cycles, and the ratio self-paging / central (README.md).`,
+    options: {
+      json: { type: 'boolean', help: 'also print the rows as one JSON array, the last line' },
+      scale: { type: 'string', value: 'N', help: 'make every workload N times larger (1 to 64, default 1)' },
+      profile: MACHINE_OPTIONS.profile!,
+    },
     maxPositionals: 0,
   },
   {
@@ -160,6 +200,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await boot(parsed.values, parsed.positionals[0]);
       case 'run':
         return await run(parsed.values, parsed.positionals[0]!, parsed.rest);
+      case 'debug':
+        return await debug(parsed.values, parsed.positionals[0]);
       case 'build':
         return await build(parsed.values);
       case 'demo':
@@ -167,6 +209,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'bench':
         return await bench(parsed.values.json === true);
+      case 'compare':
+        return await compare(parsed.values);
       default: {
         const topic = parsed.positionals[0];
         if (topic === undefined) {
@@ -206,6 +250,42 @@ async function boot(values: Values, imagePath: string | undefined): Promise<numb
   return bootContained({ command: 'boot', image, ...machine });
 }
 
+async function debug(values: Values, imagePath: string | undefined): Promise<number> {
+  const machine = machineOptions({ ...values, trace: undefined });
+  if (values.json !== undefined) throw new UsageError("unknown option '--json'");
+  const trace = values.trace === undefined ? undefined : debugTraceKinds(String(values.trace));
+  let script: string[] | null = null;
+  if (typeof values.script === 'string') {
+    const text = new TextDecoder().decode(readInputFile(values.script, `the script ${values.script}`, 1024 * 1024));
+    script = text.split('\n');
+    if (script[script.length - 1] === '') script.pop();
+  }
+  let path = imagePath;
+  if (path === undefined) {
+    if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
+    path = DEFAULT_IMAGE;
+  }
+  const image = readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
+  const standbys = process.env.L4HURD_DEBUG_STANDBYS === undefined ? undefined : Number(process.env.L4HURD_DEBUG_STANDBYS);
+  return new DebugHost({
+    image,
+    ramBytes: machine.ramBytes,
+    profile: machine.profile,
+    maxCycles: machine.maxCycles,
+    hostMemoryBytes: machine.hostMemoryBytes,
+    script,
+    batch: values.batch === true,
+    trace,
+    standbys: standbys !== undefined && Number.isSafeInteger(standbys) && standbys >= 0 ? standbys : undefined,
+  }).run();
+}
+
+function debugTraceKinds(text: string): string[] {
+  const kinds = text === 'all' ? [...STOP_KINDS] : text.split(',');
+  for (const kind of kinds) if (!(STOP_KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown trace kind '${kind}'`);
+  return kinds;
+}
+
 async function run(values: Values, file: string, args: readonly string[]): Promise<number> {
   const machine = machineOptions(values);
   const commandLine = args.join(' ');
@@ -239,10 +319,22 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...benchHealth() };
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
   const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+async function compare(values: Values): Promise<number> {
+  let scale: number | undefined;
+  if (values.scale !== undefined) {
+    scale = Number(values.scale);
+    if (!Number.isSafeInteger(scale) || scale < 1 || scale > 64) throw new UsageError(`--scale ${String(values.scale)}: a whole number from 1 to 64 is needed`);
+  }
+  const rows = await runCompare({ scale, profile: profileOption(values.profile) });
+  writeOut(formatCompare(rows));
+  if (values.json === true) writeOut(JSON.stringify(rows) + '\n');
   return 0;
 }
 

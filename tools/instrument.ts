@@ -89,8 +89,31 @@ const CollectingParser = Parser.extend((Base) => {
   } as unknown as typeof Parser;
 });
 
+/**
+ * Instrumented texts of the bundles seen so far in this process, by their text: the transform is
+ * a pure function of the text, and a process that boots the same image again (the debugger's
+ * replay, the tests, the benchmarks) should not parse it again. Bounded: a long session with
+ * many images keeps the most recent ones.
+ */
+const done = new Map<string, string>();
+const DONE_LIMIT = 64;
+
+/** Forgets every instrumented text (for the benchmark of a first boot). */
+export function forgetInstrumented(): void {
+  done.clear();
+}
+
 /** The instrumented text of `code`, a script. Throws InstrumentError. */
 export function instrument(code: string): string {
+  const known = done.get(code);
+  if (known !== undefined) return known;
+  const result = transform(code);
+  if (done.size >= DONE_LIMIT) done.delete(done.keys().next().value!);
+  done.set(code, result);
+  return result;
+}
+
+function transform(code: string): string {
   const reserved = code.indexOf(RESERVED);
   if (reserved >= 0) refuse(code, reserved, `uses a name starting with ${RESERVED}, which the loader reserves`);
   let nodes: AnyNode[];

@@ -4,10 +4,10 @@
 // machine through the hardware interface.
 //
 // Physical layout: the kernel's reserved region at 1 MiB (8 MiB, or a quarter of a smaller
-// RAM), then each module's payload on a 4 KiB boundary, then the boot information on a 16 KiB
-// boundary. The KIP describes RAM as conventional, the kernel region as reserved, and the
-// modules and boot information as boot-loader memory (type 0xE), which sigma0 hands out by exact
-// address only.
+// RAM, or 1/32 of a RAM over 256 MiB), then each module's payload on a 4 KiB boundary, then the
+// boot information on a 16 KiB boundary. The KIP describes RAM as conventional, the kernel
+// region as reserved, and the modules and boot information as boot-loader memory (type 0xE),
+// which sigma0 hands out by exact address only.
 //
 // Trust model: module code runs in a guest context (tools/guest-context.ts): a node:vm context
 // created empty, with string code generation and WebAssembly off, no promises, wall clock or
@@ -22,7 +22,7 @@ import { Machine } from '../emulator/machine.ts';
 import { hex32 } from '../emulator/paging.ts';
 import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
-import { evaluateInGuestContext } from './guest-context.ts';
+import { evaluateGuestModule } from './guest-context.ts';
 import { InstrumentError } from './instrument.ts';
 import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
 
@@ -68,6 +68,36 @@ export interface BootOptions {
   readonly onStart?: (booted: { readonly machine: Machine; readonly kernel: Kernel; readonly introspect: (module: string) => unknown }) => void;
   /** Steps a module may run while the clock stands still (tools/guest-context.ts; default STALL_STEPS). */
   readonly stallSteps?: number;
+  /** Told of every step of a program thread before it runs (KernelConfig.programStep): the debugger's. */
+  readonly programStep?: (thread: number) => void;
+  /** RAM that reports accesses to watched ranges (emulator/watched-memory.ts): the debugger's. */
+  readonly watchable?: boolean;
+}
+
+/** A module as the loader placed it. */
+export interface LoadedModule {
+  readonly name: string;
+  readonly kind: ParsedModule['kind'];
+  readonly base: number;
+  readonly length: number;
+  readonly commandLine: string;
+  /** The code address of a program module's body (0 for the others). */
+  readonly codeAddress: number;
+}
+
+/** An image loaded and its kernel started, nothing run yet: `bootImage` is loadImage(...).run(). */
+export interface LoadedImage {
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+  readonly modules: readonly LoadedModule[];
+  /** The boot information's physical address. */
+  readonly bootInfo: number;
+  /** BootResult's introspect. */
+  readonly introspect: (module: string) => unknown;
+  /** The code address of every module's body (kernel and data modules have none). */
+  readonly bodyNames: ReadonlyMap<number, string>;
+  /** Runs the machine to the end of its boot (once), with the reports bootImage makes. Throws as bootImage. */
+  run(): BootResult;
 }
 
 /** The final counters, with the stable names `l4hurd boot --json` prints. */
@@ -114,10 +144,17 @@ interface Placed {
 
 /** Validates, loads and boots an image, and runs it to its end. Throws ImageError, LoadError or KernelError, or what a sink threw. */
 export function bootImage(image: Uint8Array, options: BootOptions = {}): BootResult {
+  return loadImage(image, options).run();
+}
+
+/** Validates and loads an image and starts its kernel, running nothing. Throws as bootImage. */
+export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedImage {
   const modules = parseImage(image);
   const ramBytes = options.ramBytes ?? 64 * 1024 * 1024;
   if (ramBytes < MIN_RAM) throw new LoadError(`${ramBytes} bytes of RAM is too little: at least ${MIN_RAM} are needed`);
-  const kernelSize = Math.min(8 * 1024 * 1024, Math.floor(ramBytes / 4 / 4096) * 4096);
+  // 8 MiB, or a quarter of a smaller RAM; a RAM over 256 MiB gets 1/32 of it (its mapping
+  // nodes and page tables grow with the frames a pager maps).
+  const kernelSize = Math.min(Math.max(8 * 1024 * 1024, Math.floor(ramBytes / 32 / 4096) * 4096), Math.floor(ramBytes / 4 / 4096) * 4096);
 
   // Place the payloads after the kernel region, and the boot information after them.
   let next = KERNEL_BASE + kernelSize;
@@ -150,7 +187,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   const rethrowSinkFailure = (): void => {
     if (sinkFailure) throw sinkFailure.error;
   };
-  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console) });
+  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console), watchable: options.watchable });
   const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
   log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
   log(`kernel memory ${hex32(KERNEL_BASE)}-${hex32(KERNEL_BASE + kernelSize)} (reserved)`);
@@ -161,7 +198,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   log(`boot information at ${hex32(bootInfo)}`);
 
   // Evaluate every bundle, each in its own empty context.
-  const exportsOf = new Map<ParsedModule, Record<string, unknown>>();
+  const exportsOf = new Map<ParsedModule, Evaluated>();
   for (const { module } of placed) if (module.kind !== 'data') exportsOf.set(module, evaluateBundle(module, machine, options.stallSteps));
   const bodyOf = (module: ParsedModule): ProgramBody => {
     const body = exportsOf.get(module)!.default;
@@ -184,6 +221,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     bootInfo,
     programs: programs.map(bodyOf),
     trace: guarded(options.trace),
+    programStep: guarded(options.programStep),
   };
   let kernel: Kernel;
   try {
@@ -209,13 +247,35 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     machine.physical.writeBytes(entry + 48, new TextEncoder().encode(module.commandLine).subarray(0, COMMAND_LINE_BYTES - 1));
   });
   log('starting the kernel');
+  // A module's introspection is a call into its code from outside: it runs outside the module's
+  // step budget, so that looking never changes when a module would be stopped.
   const introspect = (name: string): unknown => {
     const module = modules.find((m) => m.name === name);
-    const hook = module ? exportsOf.get(module)?.introspect : undefined;
-    return typeof hook === 'function' ? (hook as () => unknown)() : undefined;
+    const evaluated = module ? exportsOf.get(module) : undefined;
+    const hook = evaluated?.introspect;
+    return typeof hook === 'function' ? evaluated!.unbounded(() => (hook as () => unknown)()) : undefined;
   };
   options.onStart?.({ machine, kernel, introspect });
+  const loadedModules: LoadedModule[] = placed.map(({ module, base }) => ({
+    name: module.name,
+    kind: module.kind,
+    base,
+    length: module.payload.length,
+    commandLine: module.commandLine,
+    codeAddress: module.kind === 'program' || module.kind === 'root' || module.kind === 'sigma0' ? kernel.text.codeAddress(bodyOf(module)) : 0,
+  }));
+  const bodyNames = new Map(loadedModules.filter((m) => m.codeAddress !== 0).map((m) => [m.codeAddress, m.name] as const));
+  let ran = false;
+  const run = (): BootResult => {
+    if (ran) throw new Error('the image has already run');
+    ran = true;
+    return runLoaded(machine, kernel, introspect, options, rethrowSinkFailure);
+  };
+  return { machine, kernel, modules: loadedModules, bootInfo, introspect, bodyNames, run };
+}
 
+/** Runs a loaded machine to its end and makes bootImage's reports. */
+function runLoaded(machine: Machine, kernel: Kernel, introspect: (module: string) => unknown, options: BootOptions, rethrowSinkFailure: () => void): BootResult {
   let run: RunResult;
   try {
     run = kernel.run({ maxCycles: options.maxCycles ?? DEFAULT_MAX_CYCLES });
@@ -233,8 +293,14 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     for (const line of report.slice(0, IDLE_REPORT_LINES)) machine.console.write(`laden:   ${line}\n`);
     if (report.length > IDLE_REPORT_LINES) machine.console.write(`laden:   and ${report.length - IDLE_REPORT_LINES} more\n`);
   }
+  const counters = bootCounters(machine, kernel, exitStatus);
+  return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
+}
+
+/** The counters `l4hurd boot --json` prints, as they are now. */
+export function bootCounters(machine: Machine, kernel: Kernel, exitStatus: number): BootCounters {
   const mmu = machine.cpu.counters;
-  const counters: BootCounters = {
+  return {
     cycles: mmu.cycles,
     accesses: mmu.accesses,
     tlbHits: mmu.tlbHits,
@@ -247,11 +313,18 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     syscalls: kernel.counters.syscalls,
     exitStatus,
   };
-  return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
+}
+
+/** A bundle's exports the loader uses, and the way to call into it outside its step budget. */
+interface Evaluated {
+  readonly default: unknown;
+  readonly Kernel: unknown;
+  readonly introspect: unknown;
+  readonly unbounded: <T>(fn: () => T) => T;
 }
 
 /** Runs a bundle in a guest context of its own (tools/guest-context.ts) and returns what it exported. */
-function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: number | undefined): Record<string, unknown> {
+function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: number | undefined): Evaluated {
   let code: string;
   try {
     code = new TextDecoder('utf-8', { fatal: true }).decode(module.payload);
@@ -259,11 +332,12 @@ function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: numb
     throw new LoadError(`module ${module.name}: payload is not UTF-8 JavaScript`);
   }
   try {
-    const exported = evaluateInGuestContext(code, { name: module.name, clock: () => machine.cpu.cycles, stallSteps, instrumented: module.kind !== 'kernel' });
+    const evaluated = evaluateGuestModule(code, { name: module.name, clock: () => machine.cpu.cycles, stallSteps, instrumented: module.kind !== 'kernel' });
+    const exported = evaluated.exports;
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
     // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
     const { default: body, Kernel, introspect } = exported as Record<string, unknown>;
-    return { default: body, Kernel, introspect };
+    return { default: body, Kernel, introspect, unbounded: evaluated.unbounded };
   } catch (error) {
     if (error instanceof LoadError) throw error;
     if (error instanceof InstrumentError) throw new LoadError(`module ${module.name}: ${error.message}`);

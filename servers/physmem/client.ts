@@ -162,8 +162,8 @@ export function* copyGather(env: ProgramEnv, source: number, frames: readonly nu
 }
 
 export function* info(env: ProgramEnv, cap: number): Op<ContainerInfo> {
-  const [frames, version, flags] = (yield* request(env, PhysmemOp.Info, [word(cap)])).words;
-  return { frames: frames!, version: version!, locked: (flags! & InfoFlag.Locked) !== 0, weak: (flags! & InfoFlag.Weak) !== 0 };
+  const [frames, version, flags, giver] = (yield* request(env, PhysmemOp.Info, [word(cap)])).words;
+  return { frames: frames!, version: version!, locked: (flags! & InfoFlag.Locked) !== 0, weak: (flags! & InfoFlag.Weak) !== 0, giver: giver ?? 0 };
 }
 
 export function* stats(env: ProgramEnv): Op<PhysmemStats> {

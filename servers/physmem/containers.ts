@@ -84,6 +84,8 @@ export interface Reference {
   readonly handle: number;
   readonly container: Container;
   readonly weak: boolean;
+  /** The task that gave it: the creator (create, create_from), or who granted or shared it. */
+  readonly giver: number;
 }
 
 /** What a task is to physmem. */
@@ -230,9 +232,9 @@ export class Physmem {
     return this.reference(task, handle).container;
   }
 
-  private addReference(task: number, container: Container, weak: boolean): Reference {
+  private addReference(task: number, container: Container, weak: boolean, giver: number): Reference {
     const client = this.client(task);
-    const reference: Reference = { task, handle: client.nextHandle, container, weak };
+    const reference: Reference = { task, handle: client.nextHandle, container, weak, giver };
     client.nextHandle = (client.nextHandle + 1) >>> 0 || 1;
     client.references.set(reference.handle, reference);
     container.references.add(reference);
@@ -391,7 +393,7 @@ export class Physmem {
     const container = new Container(this.nextContainer++, task, lockTime > 0 ? lockTime : this.options.defaultLockTime);
     const client = this.client(task);
     client.containers.push(container);
-    const reference = this.addReference(task, container, false);
+    const reference = this.addReference(task, container, false, task);
     if (frames === 0) return { handle: reference.handle, version: container.version };
     try {
       const outcome = this.allocateIn(container, thread, task, 0, frames, {}, [reference.handle]);
@@ -410,7 +412,7 @@ export class Physmem {
     refuseUnless(this.free - this.owed >= count, 'ENOMEM', `no ${count} free frames`);
     const container = new Container(this.nextContainer++, task, this.options.defaultLockTime);
     this.client(task).containers.push(container);
-    const reference = this.addReference(task, container, false);
+    const reference = this.addReference(task, container, false, task);
     this.copyPages(from, Array.from({ length: count }, (_, i) => start + i), container, 0, false);
     from.bump();
     return { handle: reference.handle, version: container.bump() };
@@ -518,17 +520,17 @@ export class Physmem {
   }
 
   grantAccess(task: number, handle: number, target: number): number {
-    return this.give(this.full(task, handle), target, false);
+    return this.give(task, this.full(task, handle), target, false);
   }
 
   share(task: number, handle: number, target: number): number {
-    return this.give(this.any(task, handle), target, true);
+    return this.give(task, this.any(task, handle), target, true);
   }
 
-  /** A new reference for `target`: the handle it will know the container by. */
-  private give(container: Container, target: number, weak: boolean): number {
+  /** A new reference for `target`, given by `task`: the handle `target` will know the container by. */
+  private give(task: number, container: Container, target: number, weak: boolean): number {
     refuseUnless(this.live.has(target), 'ESRCH', `no task ${target}`);
-    const reference = this.addReference(target, container, weak);
+    const reference = this.addReference(target, container, weak, task);
     container.bump();
     return reference.handle;
   }
@@ -625,7 +627,7 @@ export class Physmem {
   info(task: number, handle: number): ContainerInfo {
     const reference = this.reference(task, handle);
     const container = reference.container;
-    return { frames: container.slots.size, version: container.version, locked: container.lock !== null, weak: reference.weak };
+    return { frames: container.slots.size, version: container.version, locked: container.lock !== null, weak: reference.weak, giver: reference.giver };
   }
 
   onReclaim(task: number, thread: number): void {

@@ -251,7 +251,7 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
         }
         case PhysmemOp.Info: {
           const info = model.info(task, word(0));
-          reply = { label: 0, words: [info.frames, info.version, (info.locked ? InfoFlag.Locked : 0) | (info.weak ? InfoFlag.Weak : 0)] };
+          reply = { label: 0, words: [info.frames, info.version, (info.locked ? InfoFlag.Locked : 0) | (info.weak ? InfoFlag.Weak : 0), info.giver] };
           break;
         }
         case PhysmemOp.Stats: {

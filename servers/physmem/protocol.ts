@@ -38,7 +38,7 @@ export const PhysmemOp = {
   Copy: 0x500f,
   /** [source, destination, destinationStart, n, index x n] -> [version] */
   CopyGather: 0x5010,
-  /** [handle] -> [frames, version, flags (InfoFlag)] */
+  /** [handle] -> [frames, version, flags (InfoFlag), giver] */
   Info: 0x5011,
   /** [] -> [total, free, reserved, guaranteed, allocated, extra] */
   Stats: 0x5012,
@@ -99,4 +99,10 @@ export interface ContainerInfo {
   locked: boolean;
   /** Reached through a weak reference. */
   weak: boolean;
+  /**
+   * The task that gave this reference: its creator, or the task that granted or shared it. A
+   * server that is handed a handle checks it against the caller (servers/store does), so that a
+   * client cannot name a container someone else gave the server.
+   */
+  giver: number;
 }

@@ -24,7 +24,7 @@ import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
 import { startupOf } from '../startup.ts';
 import { encodeUtf8, packWords } from '../text.ts';
-import { CREATE_TASK_ARGS_BYTES, TaskNotice, TaskOp } from './protocol.ts';
+import { CREATE_TASK_ARGS_BYTES, LOOKUP_NAME_BYTES, TaskNotice, TaskOp } from './protocol.ts';
 
 export { DeathCause, DEATH_CAUSE_NAMES } from './protocol.ts';
 
@@ -131,6 +131,16 @@ export function* exit(env: ProgramEnv, status: number): Op<never> {
 /** Has the task server map the caller's startup page or module page at `address` (for pagers). */
 export function* mapImage(env: ProgramEnv, address: number): Op<void> {
   yield* request(env, TaskOp.MapImage, [address >>> 0], acceptor(completeFpage()));
+}
+
+/**
+ * The first thread of the live task named `name` (a boot program is named by its module: the
+ * store, the central pager), for finding a server the image holds. ESRCH when there is none.
+ */
+export function* lookup(env: ProgramEnv, name: string): Op<number> {
+  const bytes = encodeUtf8(name);
+  if (bytes.length > LOOKUP_NAME_BYTES) throw new TaskError('EINVAL', `a name of ${bytes.length} bytes (at most ${LOOKUP_NAME_BYTES})`);
+  return (yield* request(env, TaskOp.Lookup, [bytes.length, ...packWords(bytes)])).words[0]!;
 }
 
 /** The death notice a received message (its label and untyped words) is, or null for any other. */

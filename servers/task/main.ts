@@ -38,7 +38,7 @@ import { ServerLoop } from '../server-loop.ts';
 import { MODULE_BASE, STARTUP_PAGE, StartupFlags, startupOf, startupWords, type Startup } from '../startup.ts';
 import { cString, decodeUtf8, unpackWords } from '../text.ts';
 import { BOOT_COMMAND_LINE_WORDS, BOOT_NAME_WORDS, WortelOp } from '../wortel-protocol.ts';
-import { CREATE_TASK_ARGS_BYTES, DeathCause, TaskNotice, TaskOp } from './protocol.ts';
+import { CREATE_TASK_ARGS_BYTES, DeathCause, LOOKUP_NAME_BYTES, TaskNotice, TaskOp } from './protocol.ts';
 
 const PAGE = 4096;
 const SIGMA0 = (64 << 14) | 1;
@@ -305,6 +305,16 @@ export default program(function* taskServer(env: ProgramEnv, args: string): Op<n
         refuseUnless(caller.managed, 'EPERM', 'a bootstrap task cannot exit');
         yield* destroy(caller, DeathCause.Exited, word(0));
         return null;
+      case TaskOp.Lookup: {
+        // Boot programs are named by their modules, so a program finds a server the image
+        // holds (the store, the central pager) by name. The lowest task id wins a tie.
+        const length = Math.min(word(0), LOOKUP_NAME_BYTES, 4 * (w.length - 1));
+        const name = decodeUtf8(unpackWords(w.slice(1), length));
+        let found: Task | undefined;
+        for (const candidate of tasks.values()) if (candidate.name === name && (!found || candidate.id < found.id)) found = candidate;
+        refuseUnless(found !== undefined, 'ESRCH', `no task named ${name}`);
+        return { label: 0, words: [found.threads[0]!] };
+      }
       case TaskOp.MapImage: {
         const item = yield* imageItem(caller, Math.floor(word(0) / PAGE) * PAGE);
         refuseUnless(item !== null, 'EINVAL', `task ${caller.id} has no image page at 0x${word(0).toString(16)}`);

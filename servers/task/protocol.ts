@@ -18,6 +18,8 @@ export const TaskOp = {
   Exit: 0x5407,
   /** [address] -> [] + a map item: the caller's startup page or module page at `address` */
   MapImage: 0x5408,
+  /** [name bytes, name packed in words] -> [thread]: the first thread of the live task so named */
+  Lookup: 0x5409,
 } as const;
 
 /** Sent (not called: no reply is expected) to every watcher of a task that died. */
@@ -40,6 +42,9 @@ export const DeathCause = {
   Crashed: 4,
 } as const;
 export const DEATH_CAUSE_NAMES = ['exited', 'destroyed', 'killed', 'faulted', 'crashed'] as const;
+
+/** The longest name a Lookup request carries. */
+export const LOOKUP_NAME_BYTES = 31;
 
 /** The command line a CreateTask request carries, at most (the rest of the message). */
 export const CREATE_TASK_ARGS_BYTES = 4 * 60;

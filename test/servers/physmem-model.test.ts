@@ -57,7 +57,7 @@ describe('physmem model: operations', () => {
   it('create, allocate, map, info, deallocate, destroy with their versions and accounting', () => {
     const m = model(8);
     const cap = handleOf(m.create(A, thread(A), 0, 0));
-    expect(m.info(A, cap)).toEqual({ frames: 0, version: 0, locked: false, weak: false });
+    expect(m.info(A, cap)).toEqual({ frames: 0, version: 0, locked: false, weak: false, giver: A });
     expect(m.allocate(A, thread(A), cap, 0, 3, {})).toBe(1);
     // Allocated lazily: reserved until first use.
     expect(m.stats()).toEqual({ total: 8, free: 5, reserved: 3, guaranteed: 0, allocated: 0, extra: 3 });
@@ -117,13 +117,13 @@ describe('physmem model: operations', () => {
     const m = model(8);
     const cap = handleOf(m.create(A, thread(A), 2, 0));
     const weak = m.share(A, cap, B);
-    expect(m.info(B, weak)).toMatchObject({ frames: 2, weak: true, version: 2 });
+    expect(m.info(B, weak)).toMatchObject({ frames: 2, weak: true, version: 2, giver: A });
     for (const f of [() => m.destroy(B, weak), () => m.allocate(B, thread(B), weak, 4, 1, {}), () => m.deallocate(B, weak, 0, 1), () => m.grantAccess(B, weak, C)]) {
       expect(refusal(f)).toBe('EPERM');
     }
     expect(mapAll(m, B, weak, 0, 2, 4)).toEqual([0, 1]);
     const further = m.share(B, weak, C);
-    expect(m.info(C, further).weak).toBe(true);
+    expect(m.info(C, further)).toMatchObject({ weak: true, giver: B });
     const target = handleOf(m.create(B, thread(B), 2, 0));
     expect(refusal(() => m.copy(B, weak, 0, target, 0, 2, false))).toBe('ok');
     expect(refusal(() => m.lock(B, weak, false, false, 0))).toBe('ok');
@@ -140,7 +140,7 @@ describe('physmem model: operations', () => {
     const m = model(4);
     const cap = handleOf(m.create(A, thread(A), 1, 0));
     const full = m.grantAccess(A, cap, B);
-    expect(m.info(B, full)).toMatchObject({ weak: false, version: 2 });
+    expect(m.info(B, full)).toMatchObject({ weak: false, version: 2, giver: A });
     m.allocate(B, thread(B), full, 1, 1, {});
     // Frames are charged to the owner, whoever allocates them.
     expect(m.clients.get(A)!.committed).toBe(2);

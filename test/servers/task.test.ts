@@ -13,6 +13,7 @@ describe('the task server', () => {
       'tasks: threadId(1003) true',
       'tasks: unknown thread: taskOf ESRCH, threadId ESRCH',
       'tasks: watch no task: ESRCH',
+      'tasks: lookup: tasks true, physmem true, nobody ESRCH, too long EINVAL',
       'tasks: long command line: EINVAL',
       'tasks: thread: started with sp 42, said 77, in our task true, local true',
       'tasks: a program(main) thread said 88; the task lives on',

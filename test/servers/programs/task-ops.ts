@@ -49,6 +49,7 @@ export default program(function* tasks(env: ProgramEnv): Op<number> {
   yield* out(`threadId(${me >>> 14}) ${(yield* task.threadId(env, me >>> 14)) === me}`);
   yield* out(`unknown thread: taskOf ${yield* refusal(task.taskOf(env, (123456 << 14) | 77))}, threadId ${yield* refusal(task.threadId(env, 123456))}`);
   yield* out(`watch no task: ${yield* refusal(task.watch(env, 0x3ffd))}`);
+  yield* out(`lookup: tasks ${(yield* task.lookup(env, 'tasks')) === me}, physmem ${(yield* task.lookup(env, 'physmem')) === startup.physmem}, nobody ${yield* refusal(task.lookup(env, 'nobody'))}, too long ${yield* refusal(task.lookup(env, 'x'.repeat(32)))}`);
   yield* out(`long command line: ${yield* refusal(task.createTask(env, child, 'x'.repeat(241)))}`);
 
   // A thread of our own.
