@@ -194,11 +194,13 @@ export class MapItems {
     if (!(effective & 4)) return true; // IA-32 cannot map a page that is not readable
     let existing = mdb.lookup(space.id, destination);
     if (existing) {
-      if (existing === node || isAncestor(existing, node)) return true; // would unmap its own source
+      if (isSourceOrAbove(existing, destination, node, source)) return true; // would unmap its own source
       if (existing.log2Size === LARGE_PAGE_LOG2) {
-        // Over a part of a 4 MiB mapping: only that part is replaced.
+        // Over a part of a 4 MiB mapping: only that part is replaced. The split reaches the
+        // sender's node too when it is that mapping or a 4 MiB one derived from it.
         if (!this.split(existing)) return false;
         existing = mdb.lookup(space.id, destination)!;
+        node = mdb.lookup(sender.space.id, source)!;
       }
       for (const removed of mdb.remove(existing)) spaces.unmapNodePte(removed);
     }
@@ -251,6 +253,19 @@ export class MapItems {
       this.tracer.emit('map', sender.id, `${grant ? 'grant' : 'map'} ${source.toString(16)} -> ${receiver.id >>> 14}:${destination.toString(16)} rights ${rights}${note}`);
     }
   }
+}
+
+/**
+ * Is the receiver's page at `destination` (in its node `existing`) the sender's page at `source`
+ * (in its node `node`) or one it was derived from? Page by page, as if every mapping were in
+ * 4 KiB pages: the same physical page, in the same node or in an ancestor. A 4 MiB node's parts
+ * are distinct pages: another part of the sender's own 4 MiB mapping, or a part of an ancestor
+ * 4 MiB mapping that holds another physical page, is not the source and is mapped over.
+ */
+function isSourceOrAbove(existing: MappingNode, destination: number, node: MappingNode, source: number): boolean {
+  const existingPage = existing.frame + (destination - existing.address) - ((destination - existing.address) % 4096);
+  const sourcePage = node.frame + (source - node.address) - ((source - node.address) % 4096);
+  return existingPage === sourcePage && (existing === node || isAncestor(existing, node));
 }
 
 function isAncestor(ancestor: MappingNode, node: MappingNode): boolean {

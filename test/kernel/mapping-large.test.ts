@@ -255,6 +255,48 @@ describe('4 MiB mappings: sigma0 and map items', () => {
     expect(b.kernel.counters.largeSplits).toBe(1);
   });
 
+  it('a 4 KiB page mapped back over another part of the 4 MiB mapping it was derived from replaces that part, which is not its source', () => {
+    let rig: Rig | undefined;
+    const seen: Record<string, number> = {};
+    const views: Record<string, LargeView> = {};
+    const b: Booted = boot(
+      function* (env) {
+        rig = new Rig(env);
+        yield* largePage(rig, P, FRAME);
+        yield* env.write32(P + 0x5000, 0x5555);
+        yield* env.write32(P + 0x9000, 0x9999);
+        yield* rig.spawn(B);
+        yield* rig.spawn(C);
+        yield* rig.mapTo(B, P, X, Rights.Full, false, 22);
+        yield* rig.workerMap(B, C, X, X, Rights.Full, false, 22); // C's 4 MiB mapping below B's
+        // C sends its part 5 to B's part 9: B's part 9 (with C's part 9 below it) goes, and part 5
+        // comes in its place, below C's part 5. Seen whole, B's mapping is an ancestor of C's,
+        // but B's part 9 is not the page C sends.
+        yield* rig.workerMap(C, B, X + 0x5000, X + 0x9000, Rights.Full);
+        views.b9 = look(b, B, X + 0x9000);
+        views.c9 = look(b, C, X + 0x9000);
+        views.c5 = look(b, C, X + 0x5000);
+        seen.b9 = yield* rig.read(B, X + 0x9000);
+        seen.faultsBefore = rig.faults.length;
+        seen.c9 = yield* rig.read(C, X + 0x9000); // gone with B's part 9: a fault
+        // And a grant from C's part 6 to B's part 10: C loses its part 6.
+        yield* rig.workerMap(C, B, X + 0x6000, X + 0xa000, Rights.Full, true);
+        views.b10 = look(b, B, X + 0xa000);
+        views.c6 = look(b, C, X + 0x6000);
+      },
+      { sigma0 },
+    );
+    finish(b, () => rig);
+    const c = spaceOf(b, C);
+    expect(seen).toEqual({ b9: 0x5555, faultsBefore: 0, c9: FAULT_MARKER });
+    expect(views.b9).toMatchObject({ mapped: true, address: X + 0x9000, log2Size: 12, frame: FRAME + 0x5000, parent: { space: c, address: X + 0x5000, log2Size: 12 }, physical: FRAME + 0x5000 });
+    expect(views.c5).toMatchObject({ mapped: true, log2Size: 12, frame: FRAME + 0x5000 });
+    expect(views.b10).toMatchObject({ mapped: true, log2Size: 12, frame: FRAME + 0x6000, physical: FRAME + 0x6000 });
+    expect(views.c6).toMatchObject({ mapped: false, present: false });
+    expect(rig!.faults).toEqual([{ thread: C, rwx: 4, address: X + 0x9000 }]);
+    expect(b.kernel.counters.largeSplits).toBe(2);
+  });
+
   it('grant moves a 4 MiB mapping whole; a grant of a 4 KiB part splits the sender\'s mapping, which keeps the rest', () => {
     let rig: Rig | undefined;
     const seen: Record<string, number> = {};
