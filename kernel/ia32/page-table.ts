@@ -46,6 +46,11 @@ export class PageTables {
   private readonly kmem: KernelMemory;
   /** The kernel region's PDEs, copied into every new directory. */
   private readonly kernelPdes: number[] = [];
+  /**
+   * Present PTEs of each user page table, by the table's frame (looked up, never iterated): a
+   * table whose last present PTE goes is freed and its PDE cleared.
+   */
+  private readonly presentEntries = new Map<number, number>();
 
   /**
    * Builds the kernel region's entries: physical [0, kernelTop) at KERNEL_BASE, with 4 MiB pages
@@ -88,7 +93,7 @@ export class PageTables {
   destroyDirectory(directory: number): void {
     for (let i = 0; i < KERNEL_PDE; i++) {
       const pde = this.hw.physical.read32(directory + i * 4);
-      if (pde & PG_P && !(pde & PG_PS)) this.kmem.free((pde & PG_FRAME) >>> 0);
+      if (pde & PG_P && !(pde & PG_PS)) this.freeTable((pde & PG_FRAME) >>> 0);
     }
     this.kmem.free(directory);
   }
@@ -141,6 +146,7 @@ export class PageTables {
     const old = this.hw.physical.read32(pteAddress);
     this.hw.physical.write32(pteAddress, ((frame & PG_FRAME) | PG_US | (writable ? PG_RW : 0) | PG_P) >>> 0);
     if (old & PG_P) this.invalidate(directory, linear);
+    else this.presentEntries.set((pde & PG_FRAME) >>> 0, (this.presentEntries.get((pde & PG_FRAME) >>> 0) ?? 0) + 1);
     return true;
   }
 
@@ -158,8 +164,8 @@ export class PageTables {
     const old = this.hw.physical.read32(pdeAddress);
     if (old & PG_P && !(old & PG_PS)) {
       const table = (old & PG_FRAME) >>> 0;
-      for (let i = 0; i < 1024; i++) if (this.hw.physical.read32(table + i * 4) & PG_P) return false;
-      this.kmem.free(table);
+      if ((this.presentEntries.get(table) ?? 0) > 0) return false;
+      this.freeTable(table);
     }
     this.hw.physical.write32(pdeAddress, ((frame & PG_LARGE_FRAME) | PG_PS | PG_US | (writable ? PG_RW : 0) | PG_P) >>> 0);
     if (isLarge(old)) this.invalidate(directory, linear);
@@ -179,6 +185,7 @@ export class PageTables {
     const frame = (pde & PG_LARGE_FRAME) >>> 0;
     const bits = pde & (PG_US | PG_RW | PG_A | PG_D | PG_P);
     for (let i = 0; i < 1024; i++) this.hw.physical.write32(table + i * 4, (frame + i * FRAME) | bits);
+    this.presentEntries.set(table, 1024);
     this.hw.physical.write32(pdeAddress, (table | PG_US | PG_RW | PG_P) >>> 0);
     this.invalidate(directory, linear);
   }
@@ -236,8 +243,31 @@ export class PageTables {
     if (updated !== old >>> 0) {
       this.hw.physical.write32(address, updated);
       this.invalidate(directory, linear);
+      if (!(updated & PG_P) && !isLarge(old)) this.entryGone(directory, linear);
     }
     return statusOf(old);
+  }
+
+  /**
+   * A present PTE of the table mapping `linear` was cleared: when it was the table's last, the
+   * table goes back to kernel memory and the PDE is cleared (no TLB entry comes from a PDE whose
+   * PTEs are all not present, so it needs no INVLPG of its own).
+   */
+  private entryGone(directory: number, linear: number): void {
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    const table = (this.hw.physical.read32(pdeAddress) & PG_FRAME) >>> 0;
+    const left = (this.presentEntries.get(table) ?? 0) - 1;
+    if (left > 0) {
+      this.presentEntries.set(table, left);
+      return;
+    }
+    this.hw.physical.write32(pdeAddress, 0);
+    this.freeTable(table);
+  }
+
+  private freeTable(table: number): void {
+    this.presentEntries.delete(table);
+    this.kmem.free(table);
   }
 
   private invalidate(directory: number, linear: number): void {

@@ -611,6 +611,46 @@ describe('4 MiB mappings: Unmap', () => {
     expect(b.machine.cpu.counters.staleTranslations).toBe(0);
   });
 
+  it('a page table whose last entry goes is freed: 4 KiB mappings unmapped, a split 4 MiB mapping unmapped piece by piece', () => {
+    let rig: Rig | undefined;
+    const seen: Record<string, number> = {};
+    const b: Booted = boot(
+      function* (env) {
+        rig = new Rig(env);
+        yield* largePage(rig, P, FRAME);
+        yield* rig.page(Q);
+        yield* rig.spawn(B);
+        const directory = b.kernel.threadById(B)!.space.pageDirectory;
+        const present = (address: number): number => b.kernel.pageTables.directoryEntry(directory, address) & 1;
+        // Two 4 KiB pages in one table of B's.
+        yield* rig.mapTo(B, P + 0x1000, Y, Rights.Full);
+        yield* rig.mapTo(B, P + 0x2000, Y + 0x1000, Rights.Full);
+        seen.tableY = present(Y);
+        yield* unmapFpages(env, [fpage(P + 0x1000, 12, Rights.Full)], false);
+        seen.tableYOne = present(Y);
+        const used = b.kernel.kmem.used;
+        yield* unmapFpages(env, [fpage(P + 0x2000, 12, Rights.Full)], false);
+        seen.tableYNone = present(Y);
+        seen.freed = used - b.kernel.kmem.used;
+        // A 4 MiB mapping split by a 4 KiB map over part 7: a table of 1,024 entries.
+        yield* rig.mapTo(B, P, X, Rights.Full, false, 22);
+        yield* rig.mapTo(B, Q, X + 0x7000, Rights.Full);
+        seen.split = b.kernel.pageTables.isLargePage(directory, X) ? 0 : present(X);
+        // A's whole 4 MiB fpage, without flush: the 1,023 pieces from it go; part 7 (from Q) keeps the table.
+        yield* unmapFpages(env, [fpage(P, 22, Rights.Full)], false);
+        seen.afterPieces = present(X);
+        seen.nodes = b.kernel.mdb.nodesOf(spaceOf(b, B)).length;
+        yield* unmapFpages(env, [fpage(Q, 12, Rights.Full)], false);
+        seen.afterLast = present(X);
+        seen.nodesLast = b.kernel.mdb.nodesOf(spaceOf(b, B)).length;
+        seen.read = yield* rig.read(B, X + 0x7000);
+      },
+      { sigma0 },
+    );
+    finish(b, () => rig);
+    expect(seen).toEqual({ tableY: 1, tableYOne: 1, tableYNone: 0, freed: 1, split: 1, afterPieces: 1, nodes: 1, afterLast: 0, nodesLast: 0, read: FAULT_MARKER });
+  });
+
   it('deleting a space with 4 MiB mappings takes back what was derived from them and gives its page tables back', () => {
     let rig: Rig | undefined;
     const seen: Record<string, number> = {};
@@ -635,9 +675,9 @@ describe('4 MiB mappings: Unmap', () => {
       { sigma0 },
     );
     finish(b, () => rig);
-    // B's directory, its page table, its TCB and UTCB frame and the node frames came back; C keeps
-    // the page table its 4 KiB mapping at Y needed.
-    expect(seen).toEqual({ kernelFrames: seen.kernelFrames, cBefore: 2, deleted: 1, cAfter: 0, kernelFramesAfter: seen.kernelFrames! + 1, cRead: FAULT_MARKER });
+    // B's directory, its page table, its TCB and UTCB frame and the node frames came back, and
+    // so did the page table C's 4 KiB mapping at Y needed: its last entry went with B's subtree.
+    expect(seen).toEqual({ kernelFrames: seen.kernelFrames, cBefore: 2, deleted: 1, cAfter: 0, kernelFramesAfter: seen.kernelFrames, cRead: FAULT_MARKER });
     expect(largeEntries(b, C)).toBe(0);
   });
 });
