@@ -101,7 +101,8 @@ export class MapItems {
       }
       return;
     }
-    // A large range: visit only what the sender has mapped there.
+    // A large range (more than 4 MiB, so aligned to 8 MiB or more: a 4 MiB mapping there lies
+    // wholly inside it): visit only what the sender has mapped there.
     for (const node of this.spaces.mappingsIn(sender.space, source, size)) {
       const at = destination + (node.address - source);
       if (node.log2Size === LARGE_PAGE_LOG2) {

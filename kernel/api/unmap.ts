@@ -64,7 +64,7 @@ function unmapFpage(parts: UnmapParts, thread: Thread, fpage: number, flush: boo
   const nodes = spaces.mappingsIn(thread.space, range.base, range.size);
   let status = 0;
   /** The page-table side of a revocation: status read and reset, PTEs narrowed or cleared. */
-  const apply = (result: RevokeResult, what: string, inspected: number): void => {
+  const apply = (result: RevokeResult, what: () => string, inspected: number): void => {
     for (const visited of result.visited) {
       const owner = spaces.spaceById(visited.space);
       if (owner) status |= spaces.pageTables.takeStatus(owner.pageDirectory, visited.address);
@@ -74,24 +74,24 @@ function unmapFpage(parts: UnmapParts, thread: Thread, fpage: number, flush: boo
     counters.nodesUnmapped += result.removed.length;
     cpu.charge(costs.unmapNode * (result.visited.length + inspected));
     if (tracer.enabled && result.visited.length > 0) {
-      tracer.emit('unmap', thread.id, `${what} rights ${rights}${flush ? ' flush' : ''}: ${result.removed.length} removed, ${result.reduced.length} reduced`);
+      tracer.emit('unmap', thread.id, `${what()} rights ${rights}${flush ? ' flush' : ''}: ${result.removed.length} removed, ${result.reduced.length} reduced`);
     }
   };
   for (const node of nodes) {
     if (!node.live) continue; // removed with an earlier node's subtree
     if (node.log2Size === LARGE_PAGE_LOG2 && range.log2 < LARGE_PAGE_LOG2 && !flush) {
       // A part of the caller's 4 MiB mapping: only what was derived from that part.
-      const part = `${range.base.toString(16)} (in the 4 MiB page at ${node.address.toString(16)})`;
+      const part = (): string => `${range.base.toString(16)} (in the 4 MiB page at ${node.address.toString(16)})`;
       for (const child of spaces.mdb.largeChildren(node)) {
         const split = spaces.splitLarge(child);
         if (split > 0) cpu.charge(costs.mapPage * 1024 * split);
-        else apply(spaces.mdb.revoke(child, RIGHTS_ALL, true), `${part}: no memory to split the 4 MiB mapping at ${child.space}:${child.address.toString(16)}`, 0);
+        else apply(spaces.mdb.revoke(child, RIGHTS_ALL, true), () => `${part()}: no memory to split the 4 MiB mapping at ${child.space}:${child.address.toString(16)}`, 0);
       }
       // The node's own part index is looked at in place of the node.
       apply(spaces.mdb.revokePart(node, range.base, range.log2, rights), part, 1);
       continue;
     }
-    apply(spaces.mdb.revoke(node, rights, flush), node.address.toString(16), 0);
+    apply(spaces.mdb.revoke(node, rights, flush), () => node.address.toString(16), 0);
   }
   return status;
 }
