@@ -150,9 +150,10 @@ export class Kernel {
       kipFrame: kip,
       kernelDirectory: directory,
       memoryDescriptors: this.memoryDescriptors,
+      counters,
     });
     this.spaceTable = spaces;
-    const mapItems = new MapItems(spaces, hw.cpu, hw.physical.size, this.costs, counters, tracer);
+    const mapItems = new MapItems(spaces, hw.cpu, hw.physical.size, this.costs, counters, tracer, hw.profile.pse);
     let faults: PageFaults | null = null;
     let ipc: Ipc | null = null;
     const strings = new StringTransfers({

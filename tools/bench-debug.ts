@@ -13,7 +13,7 @@
 import { DebugHost } from './debug/host.ts';
 import { buildImage } from './build.ts';
 
-const STEPS = 20_000;
+const STEPS = 5_000;
 
 export interface DebugBenchResult {
   debugStepsPerSec: number;

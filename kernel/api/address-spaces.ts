@@ -5,18 +5,29 @@
 // Mapping-database nodes take kernel memory: one 4 KiB frame per 256 nodes, taken before a node
 // is made (reserveNodes) and given back when the database shrinks (releaseNodeFrames), so running
 // out of kernel memory is a refusal the caller sees, never a node without a frame.
+//
+// 4 MiB mappings (CPU with PSE): sigma0 gets each naturally aligned 4 MiB region that is wholly
+// memory it may have (the KIP's conventional, shared and boot memory, none of the kernel's) as
+// one 4 MiB page (one node, one PDE with PS), as L4Ka::Pistachio's IA-32 kernel gives sigma0
+// superpages; other regions, and every region on a CPU without PSE, in 4 KiB pages. A 4 MiB
+// mapping of which only a part is to change is split first (`splitLarge`): 1,024 4 KiB nodes and
+// a page table of 1,024 PTEs in its place, with the same frames, rights and A/D bits.
 
-import { hex32, type HardwareInterface } from '../../emulator/hardware.ts';
+import { PG_LARGE_FRAME, PG_PS, hex32, type HardwareInterface } from '../../emulator/hardware.ts';
 import { ErrorCode } from '../../libl4/abi.ts';
+import type { KernelCounters } from '../generic/counters.ts';
 import type { KernelMemory } from '../generic/kernel-memory.ts';
-import type { MappingDatabase, MappingNode } from '../generic/mapping-database.ts';
+import { LARGE_PAGE_LOG2, SMALL_PAGE_LOG2, type MappingDatabase, type MappingNode } from '../generic/mapping-database.ts';
 import { Space } from '../generic/thread.ts';
 import { MemoryType, type MemoryDescriptor } from '../ia32/kip.ts';
 import type { PageTables } from '../ia32/page-table.ts';
-import { PAGE_WALK_PAGES, fpageBase } from './fpage.ts';
+import { PAGE_WALK_PAGES, fpageBase, fpageRange } from './fpage.ts';
 
 /** Most mapping-database nodes one kernel frame holds (16 bytes each). */
 const NODES_PER_FRAME = 256;
+const LARGE_PAGE = 2 ** LARGE_PAGE_LOG2;
+/** 4 KiB parts of a 4 MiB page. */
+const PARTS = LARGE_PAGE / 4096;
 
 export class AddressSpaces {
   readonly kmem: KernelMemory;
@@ -30,6 +41,9 @@ export class AddressSpaces {
   rootSpace: Space | null = null;
 
   private readonly hw: HardwareInterface;
+  private readonly counters: KernelCounters;
+  /** 4 MiB regions by number -> whether sigma0 gets it as one 4 MiB page (decided on first use; looked up, never iterated). */
+  private readonly sigma0LargeRegions = new Map<number, boolean>();
   /** Every live space by id (a Map iterates in creation order). */
   private readonly byId = new Map<number, Space>();
   private nextId = 0;
@@ -39,9 +53,10 @@ export class AddressSpaces {
 
   constructor(
     hw: HardwareInterface,
-    parts: { kmem: KernelMemory; pageTables: PageTables; mdb: MappingDatabase; kipFrame: number; kernelDirectory: number; memoryDescriptors: readonly MemoryDescriptor[] },
+    parts: { kmem: KernelMemory; pageTables: PageTables; mdb: MappingDatabase; kipFrame: number; kernelDirectory: number; memoryDescriptors: readonly MemoryDescriptor[]; counters: KernelCounters },
   ) {
     this.hw = hw;
+    this.counters = parts.counters;
     this.kmem = parts.kmem;
     this.pageTables = parts.pageTables;
     this.mdb = parts.mdb;
@@ -125,11 +140,48 @@ export class AddressSpaces {
     return (type === MemoryType.Conventional || type === MemoryType.Shared || type === MemoryType.Boot) && !this.kmem.contains(pa);
   }
 
-  /** sigma0's own mapping of a physical page, 1:1. False when kernel memory is out. */
+  /**
+   * Does sigma0 get the 4 MiB region holding `pa` as one 4 MiB page: the CPU has PSE, and every
+   * page of the naturally aligned region is sigma0 memory (isSigma0Memory), none in sigma0's own
+   * KIP or UTCB area?
+   */
+  isSigma0LargeRegion(pa: number): boolean {
+    if (!this.hw.profile.pse || this.sigma0Space === null) return false;
+    const region = pa >>> LARGE_PAGE_LOG2;
+    let large = this.sigma0LargeRegions.get(region);
+    if (large === undefined) {
+      const base = region * LARGE_PAGE;
+      const space = this.sigma0Space;
+      large = !overlaps(space.kipArea, base) && !overlaps(space.utcbArea, base);
+      for (let page = base; large && page < base + LARGE_PAGE; page += 4096) large = this.isSigma0Memory(page);
+      this.sigma0LargeRegions.set(region, large);
+    }
+    return large;
+  }
+
+  /**
+   * sigma0's own mapping of a physical page, 1:1: the whole 4 MiB region as one 4 MiB page where
+   * isSigma0LargeRegion says so, else the 4 KiB page. False when kernel memory is out.
+   */
   mapSigma0Page(page: number): boolean {
     const space = this.sigma0Space!;
     const existing = this.mdb.lookup(space.id, page);
     if (existing) return true;
+    if (this.isSigma0LargeRegion(page)) {
+      const base = (page & PG_LARGE_FRAME) >>> 0;
+      if (!this.reserveNodes(2)) return false;
+      const root = this.mdb.root(base, LARGE_PAGE_LOG2);
+      const node = this.mdb.map(root, space.id, base, LARGE_PAGE_LOG2, 7);
+      if (!node) return false;
+      if (this.pageTables.mapLarge(space.pageDirectory, base, base, true)) {
+        this.counters.largeMappings++;
+        return true;
+      }
+      // A page table there still maps something (it cannot, as sigma0 gets the region whole):
+      // the region is not made a 4 MiB page after all.
+      this.mdb.remove(root);
+      this.sigma0LargeRegions.set(base >>> LARGE_PAGE_LOG2, false);
+    }
     if (!this.reserveNodes(2)) return false;
     const node = this.mdb.map(this.mdb.root(page, 12), space.id, page, 12, 7);
     if (!node) return false;
@@ -167,14 +219,36 @@ export class AddressSpaces {
   mappingsIn(space: Space, base: number, size: number): MappingNode[] {
     const nodes: MappingNode[] = [];
     if (size / 4096 <= PAGE_WALK_PAGES) {
-      for (let address = base; address < base + size; address += 4096) {
+      for (let address = base; address < base + size; ) {
         const node = this.mdb.lookup(space.id, address);
         if (node) nodes.push(node);
+        // A 4 MiB page is listed once (it may begin before `base` when the range is a part of it).
+        address = node && node.log2Size === LARGE_PAGE_LOG2 ? node.address + LARGE_PAGE : address + 4096;
       }
     } else {
       for (const node of this.mdb.nodesOf(space.id)) if (node.address >= base && node.address < base + size) nodes.push(node);
     }
     return nodes;
+  }
+
+  /**
+   * Splits the 4 MiB mapping `node`, and every 4 MiB mapping derived from it, into 4 KiB
+   * mappings: in the mapping database (MappingDatabase.split) and in the page tables (each
+   * 4 MiB PDE becomes a page table: PageTables.splitLarge). Returns how many 4 MiB mappings were
+   * split, or 0, changing nothing, when kernel memory cannot hold the new nodes and page tables.
+   */
+  splitLarge(node: MappingNode): number {
+    let count = 0;
+    for (const below of this.mdb.subtree(node)) if (below.log2Size === LARGE_PAGE_LOG2) count++;
+    if (!this.reserveNodes(count * (PARTS - 1)) || this.kmem.available < count) return 0;
+    const result = this.mdb.split(node);
+    if (!result) return 0;
+    for (const old of result.replaced) {
+      const owner = this.byId.get(old.space)!;
+      this.pageTables.splitLarge(owner.pageDirectory, old.address, this.kmem.allocate());
+    }
+    this.counters.largeSplits += count;
+    return count;
   }
 
   /** Clears the PTE of a mapping node (roots have none); returns its A/D status. */
@@ -198,30 +272,45 @@ export class AddressSpaces {
    */
   checkInvariants(): string[] {
     const problems = this.mdb.check();
+    const kernelLow = this.kmem.base;
+    const kernelEnd = this.kmem.base + this.kmem.size;
     for (const space of this.byId.values()) {
-      for (const [linear, pte] of this.pageTables.userEntries(space.pageDirectory)) {
-        const frame = (pte & ~0xfff) >>> 0;
-        const writable = (pte & 2) !== 0;
-        if (space.initialized && linear === fpageBase(space.kipArea)) {
+      for (const [linear, entry] of this.pageTables.userEntries(space.pageDirectory)) {
+        const large = (entry & PG_PS) !== 0;
+        const frame = (entry & (large ? PG_LARGE_FRAME : ~0xfff)) >>> 0;
+        const size = large ? LARGE_PAGE : 4096;
+        const writable = (entry & 2) !== 0;
+        const what = large ? '4 MiB PDE' : 'PTE';
+        if (large && !this.hw.profile.pse) problems.push(`space ${space.id}: 4 MiB page at ${hex32(linear)} on a CPU without PSE`);
+        if (!large && space.initialized && linear === fpageBase(space.kipArea)) {
           if (frame !== this.kipFrame || writable) problems.push(`space ${space.id}: bad KIP mapping at ${hex32(linear)}`);
           continue;
         }
-        const utcb = space.utcbFrames.get(linear);
+        const utcb = large ? undefined : space.utcbFrames.get(linear);
         if (utcb !== undefined) {
           if (frame !== utcb) problems.push(`space ${space.id}: bad UTCB mapping at ${hex32(linear)}`);
           continue;
         }
+        if (large && space.initialized && (overlaps(space.kipArea, linear) || overlaps(space.utcbArea, linear))) problems.push(`space ${space.id}: 4 MiB page at ${hex32(linear)} over the KIP or UTCB area`);
         const node = this.mdb.lookup(space.id, linear);
-        if (!node) problems.push(`space ${space.id}: PTE at ${hex32(linear)} has no mapping node`);
-        else if (node.frame !== frame) problems.push(`space ${space.id}: PTE at ${hex32(linear)} maps ${hex32(frame)}, node says ${hex32(node.frame)}`);
-        else if (writable && !(node.rights & 2)) problems.push(`space ${space.id}: PTE at ${hex32(linear)} writable without W`);
-        if (this.kmem.contains(frame)) problems.push(`space ${space.id}: user mapping of kernel memory ${hex32(frame)} at ${hex32(linear)}`);
+        if (!node) problems.push(`space ${space.id}: ${what} at ${hex32(linear)} has no mapping node`);
+        else if (node.log2Size !== (large ? LARGE_PAGE_LOG2 : SMALL_PAGE_LOG2)) problems.push(`space ${space.id}: ${what} at ${hex32(linear)} but its node is 2^${node.log2Size}`);
+        else if (node.frame !== frame) problems.push(`space ${space.id}: ${what} at ${hex32(linear)} maps ${hex32(frame)}, node says ${hex32(node.frame)}`);
+        else if (writable && !(node.rights & 2)) problems.push(`space ${space.id}: ${what} at ${hex32(linear)} writable without W`);
+        if (frame < kernelEnd && kernelLow < frame + size) problems.push(`space ${space.id}: user mapping of kernel memory ${hex32(frame)} at ${hex32(linear)}`);
       }
       for (const node of this.mdb.nodesOf(space.id)) {
-        const pte = this.pageTables.entry(space.pageDirectory, node.address);
-        if (!(pte & 1)) problems.push(`space ${space.id}: node at ${hex32(node.address)} has no PTE`);
+        const entry = this.pageTables.entry(space.pageDirectory, node.address);
+        if (!(entry & 1)) problems.push(`space ${space.id}: node at ${hex32(node.address)} has no PTE`);
+        else if (((entry & PG_PS) !== 0) !== (node.log2Size === LARGE_PAGE_LOG2)) problems.push(`space ${space.id}: node at ${hex32(node.address)} of 2^${node.log2Size} has an entry of the other size`);
       }
     }
     return problems;
   }
+}
+
+/** Does the fpage `area` (0: none) overlap the 4 MiB region at `base`? */
+function overlaps(area: number, base: number): boolean {
+  const range = area === 0 ? null : fpageRange(area);
+  return range !== null && range.base < base + LARGE_PAGE && base < range.base + range.size;
 }

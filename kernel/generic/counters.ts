@@ -30,10 +30,14 @@ export interface KernelCounters {
   mapNoMemory: number;
   /** Time-slice interrupts taken (the end of a slice or the cycle limit). */
   timerInterrupts: number;
-  /** Pages mapped by map items (not sigma0's own pages, which the kernel maps on its faults). */
+  /** Pages mapped by map items, 4 KiB or 4 MiB, one each (not sigma0's own pages, which the kernel maps on its faults). */
   pagesMapped: number;
-  /** Pages moved by grant items. */
+  /** Pages moved by grant items, 4 KiB or 4 MiB, one each. */
   pagesGranted: number;
+  /** 4 MiB mappings made: by map and grant items, and sigma0's own (CPU with PSE). */
+  largeMappings: number;
+  /** 4 MiB mappings split into 1,024 4 KiB ones because a part of one was to change. */
+  largeSplits: number;
   /** Mapping nodes removed by Unmap. */
   nodesUnmapped: number;
   /** Threads the kernel halted with a console report. */
@@ -59,6 +63,8 @@ export function newKernelCounters(): KernelCounters {
     timerInterrupts: 0,
     pagesMapped: 0,
     pagesGranted: 0,
+    largeMappings: 0,
+    largeSplits: 0,
     nodesUnmapped: 0,
     threadsHalted: 0,
     idleCycles: 0,

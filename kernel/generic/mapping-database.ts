@@ -36,7 +36,13 @@
 // nothing for such an item). Invariant: a child's rights are a subset of its parent's.
 //
 // Page sizes: log2Size 12 (4 KiB) or 22 (4 MiB). A child is never larger than its parent; a 4 KiB
-// child of a 4 MiB parent maps one 4 KiB part of the parent's frame (see `map` for which).
+// child of a 4 MiB parent maps one 4 KiB part of the parent's frame (see `map` for which). A
+// 4 MiB node also indexes its children by the part of its frame they map (`parts`: part number
+// -> its 4 KiB children, `largeChildren`: its 4 MiB children, both in sibling order), so that
+// what was derived from one 4 KiB part is found without visiting the other 1,023 parts'
+// children (`childrenCovering`, `revokePart`), as L4Ka::Pistachio's mapping database finds them
+// through its per-size sub-arrays. `split` turns a 4 MiB node (and every 4 MiB node below it)
+// into 1,024 4 KiB nodes in place, when only a part of it is to change.
 //
 // Longer than 400 lines because it is one data structure whose operations share the tree's
 // private representation (TreeNode, the sibling links, the per-space index): split into files,
@@ -60,6 +66,8 @@ export const SMALL_PAGE_LOG2 = 12;
 export const LARGE_PAGE_LOG2 = 22;
 
 const SMALL_PAGE_SIZE = 2 ** SMALL_PAGE_LOG2;
+/** 4 KiB parts of a 4 MiB page. */
+const PARTS = 2 ** (LARGE_PAGE_LOG2 - SMALL_PAGE_LOG2);
 const ADDRESS_LIMIT = 2 ** 32;
 
 /** One mapping of one page in one space (or, for a root, the physical page itself). */
@@ -97,6 +105,18 @@ export interface RevokeResult {
   readonly removed: MappingNode[];
 }
 
+/** What `split` did. */
+export interface SplitResult {
+  /**
+   * The 4 MiB nodes replaced, now dead, in pre-order: the node split and every 4 MiB node below
+   * it (a 4 KiB piece cannot have a 4 MiB child). A dead node keeps its space and address: the
+   * kernel turns each one's 4 MiB page-directory entry into a page table.
+   */
+  readonly replaced: MappingNode[];
+  /** The 4 KiB nodes made: 1,024 for each replaced node, in the same order, each group in address order. */
+  readonly pieces: MappingNode[];
+}
+
 /** What `grantAndReport` did. */
 export interface GrantResult {
   /** The granted node: the same object as given, now at its new (space, address). */
@@ -124,13 +144,21 @@ class TreeNode implements MappingNode {
   readonly log2Size: number;
   readonly frame: number;
   rights: number;
-  readonly parent: TreeNode | null;
+  /** Changes only when `split` moves a node under the 4 KiB piece of its old parent. */
+  parent: TreeNode | null;
   readonly depth: number;
   live = true;
   firstChild: TreeNode | null = null;
   lastChild: TreeNode | null = null;
   previousSibling: TreeNode | null = null;
   nextSibling: TreeNode | null = null;
+  /**
+   * A 4 MiB node's 4 KiB children by part number ((child.frame - frame) >>> 12), each list in
+   * sibling order; null for a 4 KiB node (whose children all map its one frame).
+   */
+  parts: Map<number, TreeNode[]> | null;
+  /** A 4 MiB node's 4 MiB children in sibling order (null for a 4 KiB node). */
+  largeChildren: TreeNode[] | null;
   /** The database the node belongs to, so a node of another database is refused. */
   readonly database: MappingDatabase;
 
@@ -151,6 +179,9 @@ class TreeNode implements MappingNode {
     this.log2Size = log2Size;
     this.frame = frame;
     this.rights = rights;
+    const large = log2Size === LARGE_PAGE_LOG2;
+    this.parts = large ? new Map() : null;
+    this.largeChildren = large ? [] : null;
   }
 }
 
@@ -229,6 +260,26 @@ export class MappingDatabase {
   }
 
   /**
+   * The live nodes of `space` in the 4 MiB region holding `address`: its 4 MiB node, or its
+   * 4 KiB nodes in address order, or none. O(1) for a region without 4 KiB nodes.
+   */
+  nodesInRegion(space: number, address: number): MappingNode[] {
+    const index = this.spaces.get(space);
+    if (index === undefined) return [];
+    const region = address >>> LARGE_PAGE_LOG2;
+    const large = index.large.get(region);
+    if (large !== undefined) return [large];
+    if (!index.smallCount.has(region)) return [];
+    const nodes: MappingNode[] = [];
+    const first = region * PARTS;
+    for (let page = first; page < first + PARTS; page++) {
+      const node = index.small.get(page);
+      if (node !== undefined) nodes.push(node);
+    }
+    return nodes;
+  }
+
+  /**
    * Map: a new child of `parent` at (space, address), last among its siblings, with rights
    * `rights & parent.rights`.
    *
@@ -283,13 +334,7 @@ export class MappingDatabase {
     }
     if (this.mappingCount >= this.maxNodes) return null;
     const node = new TreeNode(this, from, space, address, log2Size, childFrame, childRights);
-    if (from.lastChild === null) {
-      from.firstChild = node;
-    } else {
-      from.lastChild.nextSibling = node;
-      node.previousSibling = from.lastChild;
-    }
-    from.lastChild = node;
+    link(from, node);
     this.addToIndex(node);
     this.liveNodes++;
     return node;
@@ -400,6 +445,124 @@ export class MappingDatabase {
     return removed;
   }
 
+  /**
+   * Revoke `rights` from what was derived from one part of the 4 MiB node `node`: its children
+   * that map the 2^log2Size bytes at `address` (in the node's space; aligned, inside the node,
+   * smaller than it), and their subtrees, as `revoke` does with includeSelf for each of them.
+   * The node itself and the children of its other parts are untouched and not visited: the
+   * lists hold only those children's subtrees, by part, then in sibling order. A 4 MiB child
+   * maps every part: split it first (RangeError while the node has one).
+   */
+  revokePart(node: MappingNode, address: number, log2Size: number, rights: number): RevokeResult {
+    const top = this.own(node, 'revoke part of');
+    checkRights(rights);
+    if (top.log2Size !== LARGE_PAGE_LOG2) throw new RangeError('only a 4 MiB node has parts');
+    if (!Number.isInteger(log2Size) || log2Size < SMALL_PAGE_LOG2 || log2Size >= LARGE_PAGE_LOG2) {
+      throw new RangeError(`a part of a 4 MiB page is 2^12 to 2^21 bytes, got 2^${log2Size}`);
+    }
+    checkAligned(address, log2Size, 'address');
+    if (address < top.address || address >= top.address + 2 ** LARGE_PAGE_LOG2) {
+      throw new RangeError(`${hex(address)} is not inside ${describe(top)}`);
+    }
+    if (top.largeChildren!.length > 0) throw new RangeError(`${describe(top)} has 4 MiB children: split them first`);
+    const first = (address - top.address) / SMALL_PAGE_SIZE;
+    const tops: TreeNode[] = [];
+    for (let part = first; part < first + 2 ** (log2Size - SMALL_PAGE_LOG2); part++) {
+      const list = top.parts!.get(part);
+      if (list !== undefined) for (const child of list) tops.push(child);
+    }
+    const visited: TreeNode[] = [];
+    for (const child of tops) for (const current of preOrder(child)) visited.push(current);
+    if ((rights & RIGHT_R) !== 0) {
+      for (const child of tops) unlink(child);
+      for (const current of visited) this.kill(current);
+      return { visited, reduced: [], removed: visited };
+    }
+    const reduced: TreeNode[] = [];
+    for (const current of visited) {
+      const kept = current.rights & ~rights;
+      if (kept !== current.rights) {
+        current.rights = kept;
+        reduced.push(current);
+      }
+    }
+    return { visited, reduced, removed: [] };
+  }
+
+  /**
+   * Split the 4 MiB node `node` into 1,024 4 KiB nodes (pieces) of the same space, rights and
+   * depth, one for each part of its page, made last among its parent's children in address
+   * order; every 4 KiB child of the node moves, in order, under the piece of its part. A 4 MiB
+   * child cannot live under a 4 KiB piece, so every 4 MiB node below is split the same way, its
+   * pieces going under the pieces of its parent. The pieces arrive in their spaces in the order
+   * they are made. What a program can reach, and with which rights, is the same afterwards.
+   * Returns null, changing nothing, when the new nodes would exceed `maxNodes`. RangeError for
+   * a 4 KiB node or a root.
+   */
+  split(node: MappingNode): SplitResult | null {
+    const top = this.own(node, 'split');
+    if (top.log2Size !== LARGE_PAGE_LOG2) throw new RangeError(`only a 4 MiB node can be split (${describe(top)})`);
+    if (top.parent === null) throw new RangeError('a root (physical page) cannot be split');
+    const large = preOrder(top).filter((current) => current.log2Size === LARGE_PAGE_LOG2);
+    if (this.mappingCount + large.length * (PARTS - 1) > this.maxNodes) return null;
+    const piecesOf = new Map<TreeNode, TreeNode[]>();
+    const pieces: TreeNode[] = [];
+    for (const old of large) {
+      const parent = old.parent!;
+      // The top node's parent is live; every other one's was split just before (pre-order).
+      const parentPieces = piecesOf.get(parent);
+      if (parentPieces === undefined) unlink(old);
+      const made: TreeNode[] = [];
+      for (let i = 0; i < PARTS; i++) {
+        const frame = old.frame + i * SMALL_PAGE_SIZE;
+        const under = parentPieces === undefined ? parent : parentPieces[(frame - parent.frame) / SMALL_PAGE_SIZE]!;
+        const piece = new TreeNode(this, under, old.space, old.address + i * SMALL_PAGE_SIZE, SMALL_PAGE_LOG2, frame, old.rights);
+        link(under, piece);
+        made.push(piece);
+      }
+      for (let child = old.firstChild; child !== null; ) {
+        const next = child.nextSibling;
+        if (child.log2Size === SMALL_PAGE_LOG2) {
+          child.previousSibling = null;
+          child.nextSibling = null;
+          const piece = made[(child.frame - old.frame) / SMALL_PAGE_SIZE]!;
+          child.parent = piece;
+          link(piece, child);
+        }
+        child = next;
+      }
+      piecesOf.set(old, made);
+      this.kill(old);
+      for (const piece of made) {
+        this.addToIndex(piece);
+        pieces.push(piece);
+      }
+      this.liveNodes += PARTS;
+    }
+    return { replaced: large, pieces };
+  }
+
+  /**
+   * The children of `node` whose page holds the physical address `frame` (inside the node's
+   * page), in sibling order: for a 4 KiB node all its children; for a 4 MiB node the 4 KiB
+   * children of that part, then its 4 MiB children (found through the part index, without
+   * visiting the other parts' children).
+   */
+  childrenCovering(node: MappingNode, frame: number): MappingNode[] {
+    const parent = this.own(node, 'list the children of');
+    if (!isAddress(frame) || frame < parent.frame || frame >= parent.frame + 2 ** parent.log2Size) {
+      throw new RangeError(`${hex(frame)} is not inside the frame of ${describe(parent)}`);
+    }
+    if (parent.parts === null) return [...this.children(parent)];
+    return [...(parent.parts.get(Math.floor((frame - parent.frame) / SMALL_PAGE_SIZE)) ?? []), ...parent.largeChildren!];
+  }
+
+  /** The 4 MiB children of `node`, in sibling order (a fresh array; none for a 4 KiB node). */
+  largeChildren(node: MappingNode): MappingNode[] {
+    const parent = this.own(node, 'list the children of');
+    return parent.largeChildren === null ? [] : [...parent.largeChildren];
+  }
+
   /** The children of `node`, in the order they were made (a fresh array). */
   children(node: MappingNode): readonly MappingNode[] {
     const parent = this.own(node, 'list the children of');
@@ -477,6 +640,7 @@ export class MappingDatabase {
         stack.push(child);
       }
       if (node.lastChild !== previous) problems.push(`${describe(node)} has a wrong last child`);
+      problems.push(...checkParts(node));
     }
     if (seen.size !== this.liveNodes) problems.push(`size is ${this.liveNodes} but ${seen.size} nodes are reachable`);
     if (roots !== this.liveRoots) problems.push(`${this.liveRoots} roots counted but ${roots} indexed`);
@@ -586,6 +750,8 @@ export class MappingDatabase {
     node.lastChild = null;
     node.previousSibling = null;
     node.nextSibling = null;
+    node.parts = null;
+    node.largeChildren = null;
     this.liveNodes--;
     if (node.parent === null) this.liveRoots--;
   }
@@ -607,16 +773,76 @@ function preOrder(top: TreeNode): TreeNode[] {
   }
 }
 
-/** Take `node` out of its parent's child list (a root has none). */
+/** Append `child` (whose parent is `parent`) to the parent's child list and part index. */
+function link(parent: TreeNode, child: TreeNode): void {
+  if (parent.lastChild === null) {
+    parent.firstChild = child;
+  } else {
+    parent.lastChild.nextSibling = child;
+    child.previousSibling = parent.lastChild;
+  }
+  parent.lastChild = child;
+  if (parent.parts === null) return;
+  if (child.log2Size !== SMALL_PAGE_LOG2) {
+    parent.largeChildren!.push(child);
+    return;
+  }
+  const part = (child.frame - parent.frame) / SMALL_PAGE_SIZE;
+  const list = parent.parts.get(part);
+  if (list === undefined) parent.parts.set(part, [child]);
+  else list.push(child);
+}
+
+/** Take `node` out of its parent's child list and part index (a root has none). */
 function unlink(node: TreeNode): void {
   const parent = node.parent;
   if (parent === null) return;
+  if (parent.parts !== null) {
+    if (node.log2Size !== SMALL_PAGE_LOG2) {
+      const list = parent.largeChildren!;
+      list.splice(list.indexOf(node), 1);
+    } else {
+      const part = (node.frame - parent.frame) / SMALL_PAGE_SIZE;
+      const list = parent.parts.get(part)!;
+      if (list.length === 1) parent.parts.delete(part);
+      else list.splice(list.indexOf(node), 1);
+    }
+  }
   if (node.previousSibling === null) parent.firstChild = node.nextSibling;
   else node.previousSibling.nextSibling = node.nextSibling;
   if (node.nextSibling === null) parent.lastChild = node.previousSibling;
   else node.nextSibling.previousSibling = node.previousSibling;
   node.previousSibling = null;
   node.nextSibling = null;
+}
+
+/** The part index of `node` against its child list (see TreeNode.parts). */
+function checkParts(node: TreeNode): string[] {
+  if (node.parts === null) {
+    return node.log2Size === SMALL_PAGE_LOG2 && node.largeChildren === null ? [] : [`${describe(node)} has a wrong part index`];
+  }
+  const parts = new Map<number, TreeNode[]>();
+  const large: TreeNode[] = [];
+  for (let child = node.firstChild; child !== null; child = child.nextSibling) {
+    if (child.log2Size !== SMALL_PAGE_LOG2) {
+      large.push(child);
+      continue;
+    }
+    const part = Math.floor((child.frame - node.frame) / SMALL_PAGE_SIZE);
+    const list = parts.get(part);
+    if (list === undefined) parts.set(part, [child]);
+    else list.push(child);
+    if (parts.size > PARTS) break; // a cycle or a corrupt list: reported elsewhere
+  }
+  const same = (a: readonly TreeNode[] | undefined, b: readonly TreeNode[] | undefined): boolean => a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  if (node.largeChildren === null || !same(node.largeChildren, large)) {
+    return [`${describe(node)}: its 4 MiB children are indexed wrongly`];
+  }
+  if (parts.size !== node.parts.size) return [`${describe(node)}: ${node.parts.size} parts indexed, ${parts.size} have children`];
+  for (const [part, list] of parts) {
+    if (!same(node.parts.get(part), list)) return [`${describe(node)}: part ${part} is indexed wrongly`];
+  }
+  return [];
 }
 
 /** The node exactly at (address, log2Size) of the index, if any. */

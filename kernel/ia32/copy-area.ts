@@ -9,8 +9,13 @@
 // that may change page tables (a map item, a page fault's IPC, the end of the transfer): taking
 // it down clears the entry and invalidates every page of the window that was used, so no TLB
 // entry of the window outlives the entry it came from.
+//
+// When the other space's entry is a 4 MiB page (PS), the entry is itself the leaf: the walk sets
+// A and D in the window's copy, not in the other space's directory. Taking the window down adds
+// them to the other space's entry (unchanged meanwhile: nothing that changes page tables happens
+// while the window is up), so Unmap still sees that the page was read or written.
 
-import type { HardwareInterface } from '../../emulator/hardware.ts';
+import { PG_A, PG_D, PG_P, PG_PS, type HardwareInterface } from '../../emulator/hardware.ts';
 
 /** Linear base of the window: directory entry 1020 (0xFF000000-0xFF3FFFFF). */
 export const COPY_AREA = 0xff000000;
@@ -56,7 +61,15 @@ export class CopyArea {
   /** Takes the window down: the entry cleared, its used pages invalidated. */
   release(): void {
     if (this.host < 0) return;
-    this.hw.physical.write32(this.host + COPY_PDE * 4, 0);
+    const physical = this.hw.physical;
+    const window = physical.read32(this.host + COPY_PDE * 4);
+    if ((window & (PG_P | PG_PS)) === (PG_P | PG_PS)) {
+      const original = this.directory + this.region * 4;
+      const entry = physical.read32(original);
+      const status = window & (PG_A | PG_D);
+      if ((status & ~entry) !== 0) physical.write32(original, (entry | status) >>> 0);
+    }
+    physical.write32(this.host + COPY_PDE * 4, 0);
     for (const page of this.used) this.hw.cpu.invlpg(page);
     this.used.length = 0;
     this.directory = -1;

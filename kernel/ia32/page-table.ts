@@ -2,13 +2,17 @@
 // the real 32-bit format the MMU walks, and the TLB discipline that goes with editing them.
 //
 // Layout of every page directory:
-//   PDEs 0-767     user space, 0x00000000-0xBFFFFFFF: 4 KiB page tables from kernel memory
+//   PDEs 0-767     user space, 0x00000000-0xBFFFFFFF: each empty, a 4 KiB page table from kernel
+//                  memory, or (CPU with PSE) a 4 MiB user page: PS set, the frame in bits 22-31
 //   PDEs 768-1023  the kernel region at KERNEL_BASE: identical in every space (copied from the
-//                  kernel's master entries), supervisor-only, global where the CPU has PGE
+//                  kernel's master entries), supervisor-only, global where the CPU has PSE and PGE
 //
-// User mappings are always 4 KiB PTEs (a larger fpage is mapped page by page). Every change to a
-// present entry is followed by INVLPG when the directory is the one in CR3; other spaces are
-// covered by the CR3 write that switches to them (user entries are never global).
+// A user mapping is a 4 KiB PTE or, for a 4 MiB mapping, a PDE with PS (`mapLarge`; the kernel
+// makes them only when CR4.PSE is on). The operations on one mapping (unmap, writeProtect,
+// takeStatus, entry) act on whichever entry maps the address: the PTE, or the 4 MiB PDE. Every
+// change to a present entry is followed by INVLPG when the directory is the one in CR3 (an
+// INVLPG inside a 4 MiB page drops the whole page); other spaces are covered by the CR3 write
+// that switches to them (user entries are never global).
 
 import {
   CR4_PGE,
@@ -17,10 +21,13 @@ import {
   PG_D,
   PG_FRAME,
   PG_G,
+  PG_LARGE_FRAME,
   PG_P,
   PG_PS,
   PG_RW,
   PG_US,
+  LARGE_PAGE_SIZE,
+  hex32,
   type HardwareInterface,
 } from '../../emulator/hardware.ts';
 import { FRAME, type KernelMemory } from '../generic/kernel-memory.ts';
@@ -39,6 +46,11 @@ export class PageTables {
   private readonly kmem: KernelMemory;
   /** The kernel region's PDEs, copied into every new directory. */
   private readonly kernelPdes: number[] = [];
+  /**
+   * Present PTEs of each user page table, by the table's frame (looked up, never iterated): a
+   * table whose last present PTE goes is freed and its PDE cleared.
+   */
+  private readonly presentEntries = new Map<number, number>();
 
   /**
    * Builds the kernel region's entries: physical [0, kernelTop) at KERNEL_BASE, with 4 MiB pages
@@ -77,35 +89,53 @@ export class PageTables {
     return directory;
   }
 
-  /** Frees a directory and its user page tables. The space must not be in CR3. */
+  /** Frees a directory and its user page tables (not the frames of 4 MiB pages). The space must not be in CR3. */
   destroyDirectory(directory: number): void {
     for (let i = 0; i < KERNEL_PDE; i++) {
       const pde = this.hw.physical.read32(directory + i * 4);
-      if (pde & PG_P) this.kmem.free((pde & PG_FRAME) >>> 0);
+      if (pde & PG_P && !(pde & PG_PS)) this.freeTable((pde & PG_FRAME) >>> 0);
     }
     this.kmem.free(directory);
   }
 
-  /** Address of the PTE for `linear`, or -1 if its page table does not exist. */
+  /** The page-directory entry for `linear`. */
+  directoryEntry(directory: number, linear: number): number {
+    return this.hw.physical.read32(directory + (linear >>> 22) * 4) >>> 0;
+  }
+
+  /** Is `linear` in a 4 MiB user page (a present PDE with PS)? */
+  isLargePage(directory: number, linear: number): boolean {
+    return isLarge(this.directoryEntry(directory, linear));
+  }
+
+  /** Address of the PTE for `linear`, or -1 if there is no page table there (none, or a 4 MiB page). */
   pteAddress(directory: number, linear: number): number {
-    const pde = this.hw.physical.read32(directory + (linear >>> 22) * 4);
-    if (!(pde & PG_P)) return -1;
+    const pde = this.directoryEntry(directory, linear);
+    if (!(pde & PG_P) || pde & PG_PS) return -1;
     return ((pde & PG_FRAME) >>> 0) + ((linear >>> 12) & 0x3ff) * 4;
   }
 
-  /** The PTE for `linear` (0 when there is none). */
+  /** Address of the entry that maps `linear`: its PTE, or the PDE of its 4 MiB page; -1 if neither exists. */
+  entryAddress(directory: number, linear: number): number {
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    return isLarge(this.hw.physical.read32(pdeAddress)) ? pdeAddress : this.pteAddress(directory, linear);
+  }
+
+  /** The entry that maps `linear`: its PTE, or the PDE (PS set) of its 4 MiB page; 0 when there is none. */
   entry(directory: number, linear: number): number {
-    const address = this.pteAddress(directory, linear);
-    return address < 0 ? 0 : this.hw.physical.read32(address);
+    const address = this.entryAddress(directory, linear);
+    return address < 0 ? 0 : this.hw.physical.read32(address) >>> 0;
   }
 
   /**
    * Maps the 4 KiB user page at `linear` to `frame`. Returns false when a page table was needed
-   * and kernel memory is out (nothing changed then).
+   * and kernel memory is out (nothing changed then). The address must not be in a 4 MiB page
+   * (split it first).
    */
   map(directory: number, linear: number, frame: number, writable: boolean): boolean {
     const pdeAddress = directory + (linear >>> 22) * 4;
     let pde = this.hw.physical.read32(pdeAddress);
+    if (pde & PG_PS) throw new RangeError(`${hex32(linear)} is in a 4 MiB page: split it before mapping 4 KiB there`);
     if (!(pde & PG_P)) {
       const table = this.kmem.allocate();
       if (table < 0) return false;
@@ -116,10 +146,51 @@ export class PageTables {
     const old = this.hw.physical.read32(pteAddress);
     this.hw.physical.write32(pteAddress, ((frame & PG_FRAME) | PG_US | (writable ? PG_RW : 0) | PG_P) >>> 0);
     if (old & PG_P) this.invalidate(directory, linear);
+    else this.presentEntries.set((pde & PG_FRAME) >>> 0, (this.presentEntries.get((pde & PG_FRAME) >>> 0) ?? 0) + 1);
     return true;
   }
 
-  /** Removes the mapping at `linear`; returns its A/D status. */
+  /**
+   * Maps the 4 MiB user page at `linear` (4 MiB aligned) to `frame` (4 MiB aligned) with a PDE
+   * with PS, which the MMU honours only with CR4.PSE. The region must hold no 4 KiB mapping: a
+   * page table left there with no present entry is freed. False, changing nothing, when a page
+   * table there still maps something.
+   */
+  mapLarge(directory: number, linear: number, frame: number, writable: boolean): boolean {
+    if (linear % LARGE_PAGE_SIZE !== 0 || frame % LARGE_PAGE_SIZE !== 0 || linear >= USER_TOP) {
+      throw new RangeError(`a 4 MiB user page needs 4 MiB aligned addresses below ${hex32(USER_TOP)}, got ${hex32(linear)} -> ${hex32(frame)}`);
+    }
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    const old = this.hw.physical.read32(pdeAddress);
+    if (old & PG_P && !(old & PG_PS)) {
+      const table = (old & PG_FRAME) >>> 0;
+      if ((this.presentEntries.get(table) ?? 0) > 0) return false;
+      this.freeTable(table);
+    }
+    this.hw.physical.write32(pdeAddress, ((frame & PG_LARGE_FRAME) | PG_PS | PG_US | (writable ? PG_RW : 0) | PG_P) >>> 0);
+    if (isLarge(old)) this.invalidate(directory, linear);
+    return true;
+  }
+
+  /**
+   * Turns the 4 MiB user page at `linear` into the page table `table` (a zeroed kernel frame)
+   * of 1,024 PTEs mapping the same frames with the same U/S, R/W, A and D bits, so that its
+   * parts can change one by one. The TLB's 4 MiB entry is dropped (INVLPG) where the space is
+   * current.
+   */
+  splitLarge(directory: number, linear: number, table: number): void {
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    const pde = this.hw.physical.read32(pdeAddress);
+    if (!isLarge(pde)) throw new RangeError(`${hex32(linear)} is not in a 4 MiB page`);
+    const frame = (pde & PG_LARGE_FRAME) >>> 0;
+    const bits = pde & (PG_US | PG_RW | PG_A | PG_D | PG_P);
+    for (let i = 0; i < 1024; i++) this.hw.physical.write32(table + i * 4, (frame + i * FRAME) | bits);
+    this.presentEntries.set(table, 1024);
+    this.hw.physical.write32(pdeAddress, (table | PG_US | PG_RW | PG_P) >>> 0);
+    this.invalidate(directory, linear);
+  }
+
+  /** Removes the mapping at `linear` (a whole 4 MiB page if it is in one); returns its A/D status. */
   unmap(directory: number, linear: number): number {
     return this.rewrite(directory, linear, () => 0);
   }
@@ -135,12 +206,20 @@ export class PageTables {
     return this.rewrite(directory, linear, (pte) => pte & ~(PG_A | PG_D));
   }
 
-  /** Every present user PTE of a directory, as [linear, pte] pairs (for invariant checks). */
+  /**
+   * Every present user mapping entry of a directory, as [linear, entry] pairs in address order
+   * (for invariant checks and the debugger): each present PTE, and each 4 MiB page once, as its
+   * PDE (PS set).
+   */
   userEntries(directory: number): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     for (let i = 0; i < KERNEL_PDE; i++) {
       const pde = this.hw.physical.read32(directory + i * 4);
       if (!(pde & PG_P)) continue;
+      if (pde & PG_PS) {
+        out.push([(i << 22) >>> 0, pde >>> 0]);
+        continue;
+      }
       const table = (pde & PG_FRAME) >>> 0;
       for (let j = 0; j < 1024; j++) {
         const pte = this.hw.physical.read32(table + j * 4);
@@ -151,11 +230,12 @@ export class PageTables {
   }
 
   /**
-   * Replaces the present PTE at `linear` with `change(pte)` when that differs, with the INVLPG
-   * the change needs; returns the old entry's A/D status (0 when nothing is mapped there).
+   * Replaces the present entry mapping `linear` (PTE or 4 MiB PDE) with `change(entry)` when
+   * that differs, with the INVLPG the change needs; returns the old entry's A/D status (0 when
+   * nothing is mapped there).
    */
   private rewrite(directory: number, linear: number, change: (pte: number) => number): number {
-    const address = this.pteAddress(directory, linear);
+    const address = this.entryAddress(directory, linear);
     if (address < 0) return 0;
     const old = this.hw.physical.read32(address);
     if (!(old & PG_P)) return 0;
@@ -163,13 +243,41 @@ export class PageTables {
     if (updated !== old >>> 0) {
       this.hw.physical.write32(address, updated);
       this.invalidate(directory, linear);
+      if (!(updated & PG_P) && !isLarge(old)) this.entryGone(directory, linear);
     }
     return statusOf(old);
+  }
+
+  /**
+   * A present PTE of the table mapping `linear` was cleared: when it was the table's last, the
+   * table goes back to kernel memory and the PDE is cleared (no TLB entry comes from a PDE whose
+   * PTEs are all not present, so it needs no INVLPG of its own).
+   */
+  private entryGone(directory: number, linear: number): void {
+    const pdeAddress = directory + (linear >>> 22) * 4;
+    const table = (this.hw.physical.read32(pdeAddress) & PG_FRAME) >>> 0;
+    const left = (this.presentEntries.get(table) ?? 0) - 1;
+    if (left > 0) {
+      this.presentEntries.set(table, left);
+      return;
+    }
+    this.hw.physical.write32(pdeAddress, 0);
+    this.freeTable(table);
+  }
+
+  private freeTable(table: number): void {
+    this.presentEntries.delete(table);
+    this.kmem.free(table);
   }
 
   private invalidate(directory: number, linear: number): void {
     if (((this.hw.cpu.cr3 & PG_FRAME) >>> 0) === directory) this.hw.cpu.invlpg(linear);
   }
+}
+
+/** A present PDE with PS: a 4 MiB page (user PDEs get PS only from mapLarge, on a CPU with PSE). */
+function isLarge(pde: number): boolean {
+  return (pde & (PG_P | PG_PS)) === (PG_P | PG_PS);
 }
 
 function statusOf(pte: number): number {

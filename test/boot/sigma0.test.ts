@@ -69,9 +69,13 @@ function expectNil(reply: Reply | undefined, what = ''): void {
   expect({ what, fpage: mrs[2] }).toEqual({ what, fpage: 0 });
 }
 
-/** The frame the mapping database has at `address` in the root task's space, or undefined. */
+/**
+ * The physical page the mapping database has at `address` in the root task's space (the part of
+ * a 4 MiB mapping's frame that `address` selects), or undefined.
+ */
 function frameAt(b: Booted, address: number): number | undefined {
-  return b.kernel.mdb.lookup(b.kernel.rootSpace!.id, address)?.frame;
+  const node = b.kernel.mdb.lookup(b.kernel.rootSpace!.id, address);
+  return node === undefined ? undefined : node.frame + (((address - node.address) & ~0xfff) >>> 0);
 }
 
 /** Boots sigma0 and `root`, runs to the end, and checks that the run ended idle with sane tables. */

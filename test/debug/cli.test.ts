@@ -67,9 +67,9 @@ describe('l4hurd debug --script', () => {
   it('going back lands on the state going there directly does: reverse-step near (a standby) and far (a fresh replay), reverse-continue', () => {
     const state = ['echo ---', 'where', 'counters all', 'threads', 'spaces', 'regs', 'regs 64.1', 'creg', 'tlb', 'x 1:0xbf000000 512', 'tab 1', 'tab 0'];
     const cases: Array<[readonly string[], readonly string[]]> = [
-      [['goto 9000', 'reverse-step'], ['goto 8999']],
-      [['goto 12000', 'reverse-step 4000'], ['goto 8000']],
-      [['goto 12000', 'rs 2', 'rs 3', 'step 4', 'reverse-step'], ['goto 11998']],
+      [['goto 1200', 'reverse-step'], ['goto 1199']],
+      [['goto 1500', 'reverse-step 1000'], ['goto 500']],
+      [['goto 1500', 'rs 2', 'rs 3', 'step 4', 'reverse-step'], ['goto 1498']],
       [['break map', 'continue', 'continue', 'continue', 'continue', 'reverse-continue', 'delete'], ['break map', 'continue', 'continue', 'continue', 'delete']],
     ];
     cases.forEach(([back, direct], i) => {

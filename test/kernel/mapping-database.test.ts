@@ -148,6 +148,123 @@ describe('MappingDatabase: 4 KiB and 4 MiB pages', () => {
   });
 });
 
+describe('MappingDatabase: the parts of a 4 MiB node, split', () => {
+  /** root (4 MiB) -> big (space 1, 4 MiB at 0x400000) with 4 KiB children at parts 5, 5, 9 and a 4 MiB child. */
+  function setUp() {
+    const db = new MappingDatabase();
+    const root = db.root(0x01000000, MiB4);
+    const big = mapped(db, root, 1, 0x00400000, MiB4, RIGHTS_ALL);
+    const a = mapped(db, big, 2, 0x00010000, KiB4, RW, 0x01005000);
+    const b = mapped(db, big, 3, 0x00020000, KiB4, RX, 0x01005000);
+    const c = mapped(db, big, 2, 0x00011000, KiB4, RW, 0x01009000);
+    const under = mapped(db, a, 4, 0x00030000, KiB4, RW);
+    const wide = mapped(db, big, 5, 0x00c00000, MiB4, RW);
+    const wideChild = mapped(db, wide, 6, 0x00040000, KiB4, RIGHT_R, 0x01009000);
+    const wideWide = mapped(db, wide, 7, 0x01000000, MiB4, RIGHT_R);
+    return { db, root, big, a, b, c, under, wide, wideChild, wideWide };
+  }
+
+  it('finds the children covering one part without the others, and the 4 MiB children', () => {
+    const { db, big, a, b, c, under, wide, wideWide } = setUp();
+    expect(db.childrenCovering(big, 0x01005000)).toEqual([a, b, wide]);
+    expect(db.childrenCovering(big, 0x01009fff)).toEqual([c, wide]);
+    expect(db.childrenCovering(big, 0x01006000)).toEqual([wide]);
+    expect(db.childrenCovering(a, 0x01005000)).toEqual([under]);
+    expect(db.largeChildren(big)).toEqual([wide]);
+    expect(db.largeChildren(wide)).toEqual([wideWide]);
+    expect(db.largeChildren(a)).toEqual([]);
+    expect(() => db.childrenCovering(big, 0x01400000)).toThrow(RangeError);
+    expect(() => db.childrenCovering(a, 0x01006000)).toThrow(RangeError);
+    // Removal and grant keep the index right (check() compares it with the child lists).
+    db.grant(b, 3, 0x00050000, RIGHT_R);
+    db.remove(a);
+    expect(db.childrenCovering(big, 0x01005000)).toEqual([b, wide]);
+    expect(db.check()).toEqual([]);
+  });
+
+  it('lists the nodes of one 4 MiB region of a space in address order', () => {
+    const { db, a, c, big } = setUp();
+    expect(db.nodesInRegion(2, 0x00012345)).toEqual([a, c]);
+    expect(db.nodesInRegion(1, 0x007fffff)).toEqual([big]);
+    expect(db.nodesInRegion(1, 0x00800000)).toEqual([]);
+    expect(db.nodesInRegion(9, 0)).toEqual([]);
+  });
+
+  it('revokePart takes rights from the children of the part only, their subtrees included, the node untouched', () => {
+    const { db, big, a, b, c, under, wide } = setUp();
+    expect(() => db.revokePart(big, 0x00405000, KiB4, RIGHTS_ALL)).toThrow(RangeError); // a 4 MiB child: split it first
+    db.remove(wide);
+    const reduced = db.revokePart(big, 0x00405000, KiB4, RIGHT_W);
+    expect(reduced.visited).toEqual([a, under, b]);
+    expect(reduced.reduced).toEqual([a, under]);
+    expect([a.rights, under.rights, b.rights, c.rights, big.rights]).toEqual([RIGHT_R, RIGHT_R, RX, RW, RIGHTS_ALL]);
+    // A 64 KiB part holding parts 0-15: the children of parts 5 and 9, in part order.
+    const removed = db.revokePart(big, 0x00400000, 16, RIGHTS_ALL);
+    expect(removed.removed).toEqual([a, under, b, c]);
+    expect([a.live, under.live, b.live, c.live, big.live]).toEqual([false, false, false, false, true]);
+    expect(db.children(big)).toEqual([]);
+    expect(db.revokePart(big, 0x00405000, KiB4, RIGHTS_ALL)).toEqual({ visited: [], reduced: [], removed: [] });
+    expect(db.check()).toEqual([]);
+  });
+
+  it('revokePart refuses a 4 KiB node, a part outside the node or misaligned, and a whole 4 MiB "part"', () => {
+    const { db, big, a } = setUp();
+    expect(() => db.revokePart(a, 0x00010000, KiB4, RIGHTS_ALL)).toThrow(RangeError);
+    expect(() => db.revokePart(big, 0x00800000, KiB4, RIGHTS_ALL)).toThrow(RangeError);
+    expect(() => db.revokePart(big, 0x00405800, KiB4, RIGHTS_ALL)).toThrow(RangeError);
+    expect(() => db.revokePart(big, 0x00401000, 13, RIGHTS_ALL)).toThrow(RangeError);
+    expect(() => db.revokePart(big, 0x00400000, MiB4, RIGHTS_ALL)).toThrow(RangeError);
+    expect(() => db.revokePart(big, 0x00400000, KiB4, 9)).toThrow(RangeError);
+  });
+
+  it('split makes 1,024 pieces in place of a 4 MiB node and of every 4 MiB node below it, moving the 4 KiB children under their pieces', () => {
+    const { db, root, big, a, b, c, under, wide, wideChild, wideWide } = setUp();
+    const before = db.mappingCount;
+    const result = db.split(wide)!;
+    expect(result.replaced).toEqual([wide, wideWide]);
+    expect(result.pieces.length).toBe(2048);
+    expect([wide.live, wideWide.live]).toEqual([false, false]);
+    expect(db.mappingCount).toBe(before + 2 * 1023);
+    const pieces = result.pieces.slice(0, 1024);
+    const lower = result.pieces.slice(1024);
+    // Plain fields compared as one list (a node's parent is compared by identity: toMatchObject
+    // would walk the whole database behind it).
+    const fields = (node: MappingNode, parent: MappingNode): unknown[] => [node.space, node.address, node.log2Size, node.frame, node.rights, node.parent === parent, node.depth, node.live];
+    expect(pieces.map((piece) => fields(piece, big))).toEqual(pieces.map((_, i) => [5, 0x00c00000 + i * 0x1000, KiB4, 0x01000000 + i * 0x1000, RW, true, 2, true]));
+    expect(lower.map((piece, i) => fields(piece, pieces[i]!))).toEqual(lower.map((_, i) => [7, 0x01000000 + i * 0x1000, KiB4, 0x01000000 + i * 0x1000, RIGHT_R, true, 3, true]));
+    // wide's 4 KiB child now hangs under the piece of part 9, before wideWide's piece of part 9.
+    expect(wideChild.parent).toBe(pieces[9]);
+    expect(db.children(pieces[9]!)).toEqual([wideChild, lower[9]]);
+    // big's children: the 4 KiB ones it had, then the pieces, last, in address order.
+    expect(db.children(big)).toEqual([a, b, c, ...pieces]);
+    expect(db.childrenCovering(big, 0x01005000)).toEqual([a, b, pieces[5]]);
+    expect(db.largeChildren(big)).toEqual([]);
+    expect(db.lookup(5, 0x00c05123)).toBe(pieces[5]);
+    expect(db.nodesOf(5)).toEqual(pieces);
+    expect(db.subtree(root).length).toBe(2 + 4 + 2048 + 1);
+    expect(under.parent).toBe(a);
+    expect(db.check()).toEqual([]);
+    // Now a part can be revoked through both levels.
+    expect(db.revokePart(big, 0x00409000, KiB4, RIGHTS_ALL).removed).toEqual([c, pieces[9], wideChild, lower[9]]);
+    expect(db.check()).toEqual([]);
+  });
+
+  it('split refuses a 4 KiB node and a root, and returns null at capacity changing nothing', () => {
+    const small = setUp();
+    expect(() => small.db.split(small.a)).toThrow(RangeError);
+    expect(() => small.db.split(small.root)).toThrow(RangeError);
+    const db = new MappingDatabase({ maxNodes: 1030 });
+    const root = db.root(0, MiB4);
+    const big = mapped(db, root, 1, 0, MiB4, RW);
+    const child = mapped(db, big, 2, 0, MiB4, RW);
+    expect(db.split(child)!.pieces.length).toBe(1024); // 1 + 1024 mapping nodes now
+    expect(db.split(big)).toBeNull();
+    expect(big.live).toBe(true);
+    expect(db.mappingCount).toBe(1025);
+    expect(db.check()).toEqual([]);
+  });
+});
+
 describe('MappingDatabase: revoke (Unmap)', () => {
   /** root -> a (space 1) -> b (space 2) -> c (space 3), plus a second child d of a (space 4). */
   function chain(): { db: MappingDatabase; root: MappingNode; a: MappingNode; b: MappingNode; c: MappingNode; d: MappingNode } {
@@ -450,7 +567,7 @@ function seededRandom(seed: number): (n: number) => number {
 /** One node as the model sees it: plain fields, parent by index, children found by scanning. */
 interface ModelNode {
   readonly handle: MappingNode;
-  readonly parent: number; // index into the model's list, -1 for a root
+  parent: number; // index into the model's list, -1 for a root (changes when a split moves the node)
   readonly log2Size: number;
   readonly frame: number;
   space: number;
@@ -470,12 +587,26 @@ class Model {
     return this.nodes.flatMap((node, i) => (node.alive ? [i] : []));
   }
 
-  childrenOf(i: number, alive: number[]): number[] {
-    return alive.filter((j) => this.nodes[j]!.parent === i);
+  /** Every live node's children in index order, which is the order they became its children. */
+  tree(alive: number[]): Map<number, number[]> {
+    const tree = new Map<number, number[]>();
+    for (const j of alive) {
+      const parent = this.nodes[j]!.parent;
+      if (parent < 0) continue;
+      const list = tree.get(parent);
+      if (list === undefined) tree.set(parent, [j]);
+      else list.push(j);
+    }
+    return tree;
   }
 
-  preOrder(i: number, alive: number[]): number[] {
-    return [i, ...this.childrenOf(i, alive).flatMap((j) => this.preOrder(j, alive))];
+  childrenOf(i: number, alive: number[] | Map<number, number[]>): number[] {
+    return alive instanceof Map ? (alive.get(i) ?? []) : alive.filter((j) => this.nodes[j]!.parent === i);
+  }
+
+  preOrder(i: number, alive: number[] | Map<number, number[]>): number[] {
+    const tree = alive instanceof Map ? alive : this.tree(alive);
+    return [i, ...this.childrenOf(i, tree).flatMap((j) => this.preOrder(j, tree))];
   }
 
   overlaps(space: number, address: number, log2Size: number, except = -1): boolean {
@@ -520,9 +651,9 @@ function randomAddress(random: (n: number) => number, log2Size: number): number 
   return log2Size === MiB4 ? region : region + random(4) * 0x1000;
 }
 
-function runRandom(seed: number, steps: number): Record<string, number> {
+/** `partsHeavy`: three in ten steps are revokePart or split, besides their usual share. */
+function runRandom(seed: number, steps: number, maxNodes: number, partsHeavy = false): Record<string, number> {
   const random = seededRandom(seed);
-  const maxNodes = 16;
   const db = new MappingDatabase({ maxNodes });
   const model = new Model(maxNodes);
   const indexOf = new Map<MappingNode, number>();
@@ -536,7 +667,8 @@ function runRandom(seed: number, steps: number): Record<string, number> {
     const alive = model.alive();
     const pick = (): number => alive[random(alive.length)]!;
     const nonRoots = alive.filter((i) => model.nodes[i]!.parent >= 0);
-    const operation = random(100);
+    const draw = random(100);
+    const operation = partsHeavy && draw % 10 < 3 ? 88 + (Math.floor(draw / 10) % 5) : draw; // 88-90 revokePart, 91-92 split
     if (operation < 6 || alive.length === 0) {
       const [frame, log2Size] = ROOT_FRAMES[random(ROOT_FRAMES.length)]!;
       const existing = alive.find((i) => model.nodes[i]!.space === ROOT_SPACE && model.nodes[i]!.address === frame && model.nodes[i]!.log2Size === log2Size);
@@ -622,6 +754,77 @@ function runRandom(seed: number, steps: number): Record<string, number> {
         for (const j of affected) model.nodes[j]!.rights &= ~rights;
         count(reduced.length > 0 ? 'revoke reducing' : 'revoke');
       }
+    } else if (operation < 91) {
+      // revokePart on a 4 MiB node: only the children mapping the part, and their subtrees.
+      const larges = alive.filter((i) => model.nodes[i]!.log2Size === MiB4);
+      if (larges.length === 0) continue;
+      const i = larges[random(larges.length)]!;
+      const node = model.nodes[i]!;
+      const tree = model.tree(alive);
+      const children = model.childrenOf(i, tree);
+      // Half the time the part of one of its children, so that there is something to revoke.
+      const aimed = children.length > 0 && random(2) === 0 ? children[random(children.length)]! : -1;
+      const log2Size = aimed >= 0 ? 12 + random(3) : 12 + random(10);
+      const offset = aimed >= 0 ? model.nodes[aimed]!.frame - node.frame : random(1024) * 0x1000;
+      const address = node.address + offset - (offset % 2 ** log2Size);
+      const rights = random(3) === 0 ? random(8) : random(4);
+      if (children.some((j) => model.nodes[j]!.log2Size === MiB4)) {
+        expect(() => db.revokePart(node.handle, address, log2Size, rights)).toThrow(RangeError);
+        count('revokePart refused');
+      } else {
+        const first = (address - node.address) / 0x1000;
+        const parts = 2 ** (log2Size - 12);
+        const partOf = (j: number): number => (model.nodes[j]!.frame - node.frame) / 0x1000;
+        const tops = children.filter((j) => partOf(j) >= first && partOf(j) < first + parts).sort((x, y) => partOf(x) - partOf(y) || x - y);
+        const affected = tops.flatMap((j) => model.preOrder(j, tree));
+        const result = db.revokePart(node.handle, address, log2Size, rights);
+        expect(indices(result.visited)).toEqual(affected);
+        if ((rights & RIGHT_R) !== 0) {
+          expect(indices(result.removed)).toEqual(affected);
+          for (const j of affected) model.nodes[j]!.alive = false;
+          count(affected.length > 0 ? 'revokePart removing' : 'revokePart');
+        } else {
+          expect(indices(result.reduced)).toEqual(affected.filter((j) => (model.nodes[j]!.rights & rights) !== 0));
+          for (const j of affected) model.nodes[j]!.rights &= ~rights;
+          count('revokePart');
+        }
+      }
+    } else if (operation < 93) {
+      // split a 4 MiB mapping node: its 4 MiB descendants too, pieces under the parent's pieces.
+      const larges = nonRoots.filter((i) => model.nodes[i]!.log2Size === MiB4);
+      if (larges.length === 0) continue;
+      const i = larges[random(larges.length)]!;
+      const tree = model.tree(alive);
+      const large = model.preOrder(i, tree).filter((j) => model.nodes[j]!.log2Size === MiB4);
+      if (model.mappings() + large.length * 1023 > maxNodes) {
+        expect(db.split(model.nodes[i]!.handle)).toBeNull();
+        count('split out of memory');
+      } else {
+        const result = db.split(model.nodes[i]!.handle)!;
+        expect(indices(result.replaced)).toEqual(large);
+        expect(result.pieces.length).toBe(large.length * 1024);
+        const piecesOf = new Map<number, number[]>();
+        large.forEach((old, k) => {
+          const from = model.nodes[old]!;
+          const parentPieces = piecesOf.get(from.parent);
+          const made: number[] = [];
+          for (let part = 0; part < 1024; part++) {
+            const handle = result.pieces[k * 1024 + part]!;
+            const frame = from.frame + part * 0x1000;
+            const parent = parentPieces === undefined ? from.parent : parentPieces[(frame - model.nodes[from.parent]!.frame) / 0x1000]!;
+            indexOf.set(handle, model.nodes.length);
+            made.push(model.nodes.length);
+            model.add(handle, parent, from.space, from.address + part * 0x1000, KiB4, frame, from.rights);
+          }
+          for (const child of model.childrenOf(old, tree)) {
+            const c = model.nodes[child]!;
+            if (c.log2Size === KiB4) c.parent = made[(c.frame - from.frame) / 0x1000]!;
+          }
+          piecesOf.set(old, made);
+          from.alive = false;
+        });
+        count('split');
+      }
     } else if (operation < 94) {
       const i = pick();
       const subtree = model.preOrder(i, alive);
@@ -665,11 +868,23 @@ function runRandom(seed: number, steps: number): Record<string, number> {
       const handle = model.nodes[i]!.handle;
       return [handle.live, handle.space, handle.address, handle.log2Size, handle.frame, handle.rights, handle.depth, handle.parent === null ? -1 : indexOf.get(handle.parent), indices(db.children(handle))];
     });
+    const tree = model.tree(now);
     const expected = now.map((i) => {
       const node = model.nodes[i]!;
-      return [true, node.space, node.address, node.log2Size, node.frame, node.rights, model.depth(i), node.parent, model.childrenOf(i, now)];
+      return [true, node.space, node.address, node.log2Size, node.frame, node.rights, model.depth(i), node.parent, model.childrenOf(i, tree)];
     });
     expect(actual).toEqual(expected);
+    // The part index: the children covering a random part of a random node, and its 4 MiB children.
+    if (now.length > 0) {
+      const i = now[random(now.length)]!;
+      const node = model.nodes[i]!;
+      const frame = node.frame + (node.log2Size === MiB4 ? random(1024) * 0x1000 : 0);
+      const children = model.childrenOf(i, tree);
+      const small = children.filter((j) => model.nodes[j]!.log2Size === KiB4 && (node.log2Size === KiB4 || model.nodes[j]!.frame === frame));
+      const large = children.filter((j) => model.nodes[j]!.log2Size === MiB4);
+      expect(indices(db.childrenCovering(node.handle, frame))).toEqual([...small, ...large]);
+      expect(indices(db.largeChildren(node.handle))).toEqual(large);
+    }
     expect(model.nodes.filter((node) => !node.alive && node.handle.live).length).toBe(0);
     for (let probe = 0; probe < 4; probe++) {
       const space = SPACES[random(SPACES.length)]!;
@@ -680,6 +895,9 @@ function runRandom(seed: number, steps: number): Record<string, number> {
       });
       const found = db.lookup(space, address);
       expect(found === undefined ? undefined : indexOf.get(found)).toBe(expected);
+      const region = address - (address % 0x400000);
+      const inRegion = now.filter((j) => model.nodes[j]!.space === space && model.nodes[j]!.address >= region && model.nodes[j]!.address < region + 0x400000).sort((x, y) => model.nodes[x]!.address - model.nodes[y]!.address);
+      expect(indices(db.nodesInRegion(space, address))).toEqual(inRegion);
     }
   }
   return outcomes;
@@ -688,9 +906,17 @@ function runRandom(seed: number, steps: number): Record<string, number> {
 describe('MappingDatabase: seeded random operations against a reference model', () => {
   for (const seed of [1, 0xc0ffee]) {
     it(`agrees with the model at every step (seed ${seed})`, () => {
-      const outcomes = runRandom(seed, 3000);
+      const outcomes = runRandom(seed, 3000, 16);
       // The run must have reached every kind of outcome, or it proves less than it claims.
-      for (const what of ['root made', 'root existing', 'root refused', 'map made', 'map refused', 'map out of memory', 'grant', 'grant reducing', 'grant refused', 'revoke', 'revoke reducing', 'revoke removing', 'remove', 'removeSpace', 'extend']) {
+      for (const what of ['root made', 'root existing', 'root refused', 'map made', 'map refused', 'map out of memory', 'grant', 'grant reducing', 'grant refused', 'revoke', 'revoke reducing', 'revoke removing', 'revokePart', 'revokePart removing', 'revokePart refused', 'split out of memory', 'remove', 'removeSpace', 'extend']) {
+        expect(outcomes[what] ?? 0, what).toBeGreaterThan(0);
+      }
+    });
+  }
+  for (const seed of [3, 7]) {
+    it(`agrees with the model with room for splits (seed ${seed})`, () => {
+      const outcomes = runRandom(seed, 600, 6000, true);
+      for (const what of ['map made', 'grant', 'revoke removing', 'revokePart', 'revokePart removing', 'revokePart refused', 'split', 'remove', 'removeSpace', 'extend']) {
         expect(outcomes[what] ?? 0, what).toBeGreaterThan(0);
       }
     });

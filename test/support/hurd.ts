@@ -134,13 +134,17 @@ export function physmemMappings(kernel: Kernel, snapshot: PhysmemSnapshot): { ch
     }
   }
   for (const frame of snapshot.frames) {
-    const node = kernel.mdb.lookup(physmemSpace.id, FRAME_WINDOW + frame.number * PAGE);
+    const window = FRAME_WINDOW + frame.number * PAGE;
+    // physmem's mapping of the frame: its 4 KiB page, or the 4 MiB page of the window holding it.
+    const node = kernel.mdb.lookup(physmemSpace.id, window);
     if (!node) {
       problems.push(`frame ${frame.number} is not mapped in physmem's window`);
       continue;
     }
+    const physical = node.frame + (window - node.address);
+    // The mappings of this frame only: below a 4 MiB node, the children that cover its part.
     const walk = (parent: typeof node, top: boolean): void => {
-      for (const child of kernel.mdb.children(parent)) {
+      for (const child of kernel.mdb.childrenCovering(parent, physical)) {
         checked++;
         const task = taskOfSpace.get(child.space);
         if (top && (task === undefined || !reach.get(frame.number)?.has(task))) {

@@ -9,6 +9,7 @@ import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
 import { CommandError, hex32, parseNumber, table, threadName } from './format.ts';
 import type { MachineSession } from './machine-session.ts';
 import { spaceName } from './show-state.ts';
+import { mappingsOfFrame } from './show-paging.ts';
 
 function physmem(session: MachineSession): PhysmemSnapshot | null {
   const snapshot = session.loaded.introspect('physmem');
@@ -47,7 +48,7 @@ export function showFrames(session: MachineSession): string[] {
   for (let f = 0; f < frames; f++) {
     if (owner[f] !== undefined) continue;
     const root = mdb.lookup(-1, f * 4096);
-    const holders = root ? [...new Set(mdb.subtree(root).filter((n) => n.depth === 1 || (n.depth === 2 && n.parent?.space === sigma0)).map((n) => n.space))].filter((s) => s !== sigma0) : [];
+    const holders = root ? [...new Set(mappingsOfFrame(mdb, root, f * 4096).filter((n) => n.depth === 1 || (n.depth === 2 && n.parent?.space === sigma0)).map((n) => n.space))].filter((s) => s !== sigma0) : [];
     owner[f] = holders.length === 0 ? 'sigma0' : `sigma0 -> ${holders.map((s) => (spaces.get(s) ? spaceName(session, spaces.get(s)!) : `space ${s}`)).join(', ')}`;
   }
   const rows: string[][] = [];

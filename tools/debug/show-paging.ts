@@ -6,6 +6,7 @@
 
 import { Access, type AccessKind, type Cpl } from '../../emulator/paging.ts';
 import type { Tlb } from '../../emulator/tlb.ts';
+import type { MappingDatabase, MappingNode } from '../../kernel/generic/mapping-database.ts';
 import type { Space } from '../../kernel/generic/thread.ts';
 import { CommandError, hex32, parseNumber, rights, table } from './format.ts';
 import type { MachineSession } from './machine-session.ts';
@@ -161,8 +162,9 @@ export function showMapping(session: MachineSession, text: string | undefined): 
   const root = mdb.lookup(-1, address);
   if (!root) return [`${through}frame ${hex32(address & ~0xfff)}: in no mapping tree (no space holds it)`];
   const spaces = new Map(session.kernel.spaces.map((s) => [s.id, s] as const));
-  const out = [`${through}frame ${hex32(root.frame)} (${root.log2Size === 12 ? '4 KiB' : '4 MiB'}), the root of its mapping tree:`];
-  for (const node of mdb.subtree(root)) {
+  const frame = (address & ~0xfff) >>> 0;
+  const out = [root.log2Size === 12 ? `${through}frame ${hex32(frame)} (4 KiB), the root of its mapping tree:` : `${through}frame ${hex32(frame)}, part of the 4 MiB root ${hex32(root.frame)}; the mappings of this frame:`];
+  for (const node of mappingsOfFrame(mdb, root, frame)) {
     if (node.space === -1) continue;
     const space = spaces.get(node.space);
     const name = space ? spaceName(session, space) : `space ${node.space}`;
@@ -170,5 +172,21 @@ export function showMapping(session: MachineSession, text: string | undefined): 
     out.push(`${'  '.repeat(node.depth)}${name} at ${hex32(node.address)}${size} ${rights(node.rights)}`);
   }
   if (out.length === 1) out.push('  (no space maps it)');
+  return out;
+}
+
+/**
+ * The nodes of `root`'s tree whose page holds the physical page `frame`, in pre-order: below a
+ * 4 MiB node only the children that map that part of it (its part index), not the other parts'.
+ */
+export function mappingsOfFrame(mdb: MappingDatabase, root: MappingNode, frame: number): MappingNode[] {
+  const out: MappingNode[] = [];
+  const stack: MappingNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    out.push(node);
+    const children = mdb.childrenCovering(node, frame);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
   return out;
 }
