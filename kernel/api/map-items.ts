@@ -59,7 +59,7 @@ export class MapItems {
     const pages = size / 4096;
     const fromSigma0 = sender.space === this.spaces.sigma0Space;
     if (pages <= PAGE_WALK_PAGES || fromSigma0) {
-      const limit = fromSigma0 ? Math.min(pages, Math.max(0, (this.ramBytes - source) / 4096)) : pages;
+      const limit = fromSigma0 ? this.sigma0Pages(source, pages) : pages;
       for (let i = 0; i < limit; i++) {
         if (!this.mapPage(sender, receiver, source + i * 4096, destination + i * 4096, rights, grant)) return this.refused(receiver);
       }
@@ -69,6 +69,17 @@ export class MapItems {
     for (const node of this.spaces.mappingsIn(sender.space, source, size)) {
       if (!this.mapPage(sender, receiver, node.address, destination + (node.address - source), rights, grant)) return this.refused(receiver);
     }
+  }
+
+  /**
+   * How many of the `pages` pages from `source` sigma0 can send: those in RAM, or above it the
+   * device pages (dedicated or shared memory) that follow one another from `source`.
+   */
+  private sigma0Pages(source: number, pages: number): number {
+    if (source < this.ramBytes) return Math.min(pages, Math.max(0, (this.ramBytes - source) / 4096));
+    let count = 0;
+    while (count < pages && this.spaces.isSigma0Memory(source + count * 4096)) count++;
+    return count;
   }
 
   /** Kernel memory ran out: the item stops here, the receiver is marked and the counter says so. */

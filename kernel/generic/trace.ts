@@ -2,7 +2,7 @@
 // happens. Tracing only observes: no part of the kernel decides anything by whether a sink is
 // attached, and the text of an event is built only when one is (`enabled`).
 
-export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch' | 'halt' | 'exception' | 'interrupt';
+export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch' | 'halt' | 'exception' | 'interrupt' | 'user';
 
 export interface TraceEvent {
   readonly cycle: number;
