@@ -10,6 +10,7 @@ import type { HardwareInterface } from './hardware.ts';
 import { InterruptController } from './interrupt-controller.ts';
 import { PhysicalMemory } from './memory.ts';
 import { Mmu } from './mmu.ts';
+import { WatchedPhysicalMemory } from './watched-memory.ts';
 import type { CpuProfile } from './profiles.ts';
 
 export interface MachineOptions {
@@ -23,6 +24,8 @@ export interface MachineOptions {
   consoleSink?: (text: string) => void;
   /** The sectors of a disk: the machine gets a disk controller (disk.ts) in front of them. */
   disk?: DiskBacking;
+  /** RAM that reports accesses to watched ranges (WatchedPhysicalMemory): for the debugger. */
+  watchable?: boolean;
 }
 
 export class Machine implements HardwareInterface {
@@ -36,7 +39,8 @@ export class Machine implements HardwareInterface {
   readonly disk: DiskController | null;
 
   constructor(options: MachineOptions = {}) {
-    this.physical = new PhysicalMemory(options.ramBytes ?? 64 * 1024 * 1024);
+    const ram = options.ramBytes ?? 64 * 1024 * 1024;
+    this.physical = options.watchable ? new WatchedPhysicalMemory(ram) : new PhysicalMemory(ram);
     this.cpu = new Mmu(this.physical, { profile: options.profile, checkStale: options.checkStale });
     this.profile = this.cpu.profile;
     this.timer = new IntervalTimer();

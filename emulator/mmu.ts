@@ -195,6 +195,18 @@ export interface StaleTranslation {
   readonly current: { physical: number; writable: boolean; user: boolean; dirty: boolean } | null;
 }
 
+/**
+ * A debugger's watch on accesses (tools/debug/watch.ts). While one is set, every translation
+ * that reaches the general slow path is shown to it, and the pages it says are watched are kept
+ * out of the shadow, so that every later access to them comes back here too. The lean miss is
+ * off meanwhile (it would fill the shadow); the architectural TLB, the counters and the cycles
+ * are exactly what they are without a watcher, since the shadow only finds entries faster.
+ */
+export interface AccessWatcher {
+  /** A translation of `linear` to `physical`: true when the access touches a watched page. */
+  translated(linear: number, physical: number, kind: AccessKind, cpl: Cpl, cr3: number): boolean;
+}
+
 export class Mmu {
   readonly memory: PhysicalMemory;
   readonly profile: CpuProfile;
@@ -211,6 +223,10 @@ export class Mmu {
   private _cr3 = 0;
   private _cr4 = 0;
   private staleCheck = false;
+  /** The debugger's watcher (null: none, the usual case). */
+  private watcher: AccessWatcher | null = null;
+  /** Every miss takes the general path: the stale check or a watcher is on. */
+  private generalOnly = false;
   private readonly counts = new Float64Array(COUNT_SLOTS);
   // The replacement clock: +1 for every TLB hit and every fill, so each stamp is unique and
   // TLB hits = clock - hitBase - fills. Read hits are the hits that are neither writes nor
@@ -270,6 +286,7 @@ export class Mmu {
     this.codeShadow = this.instructionTlb.shadow;
     this.codeStamps = this.instructionTlb.lastUse;
     this.staleCheck = options.checkStale === true;
+    this.generalOnly = this.staleCheck;
   }
 
   // ---- Control registers -------------------------------------------------------------------
@@ -352,10 +369,27 @@ export class Mmu {
    */
   set checkStale(on: boolean) {
     this.staleCheck = on;
+    this.generalOnly = on || this.watcher !== null;
     if (on) {
       this.dataTlb.clearShadow();
       if (this.instructionTlb !== this.dataTlb) this.instructionTlb.clearShadow();
     }
+  }
+
+  /**
+   * Sets (or, with null, removes) the debugger's access watcher, and empties the shadow so that
+   * the watched pages leave it. Call `refreshWatches` after the watched pages change.
+   */
+  watchAccesses(watcher: AccessWatcher | null): void {
+    this.watcher = watcher;
+    this.generalOnly = this.staleCheck || watcher !== null;
+    this.refreshWatches();
+  }
+
+  /** Empties the shadow (the architectural entries stay), so newly watched pages leave it. */
+  refreshWatches(): void {
+    this.dataTlb.clearShadow();
+    if (this.instructionTlb !== this.dataTlb) this.instructionTlb.clearShadow();
   }
 
   // ---- Translation: fast path --------------------------------------------------------------
@@ -621,7 +655,7 @@ export class Mmu {
    * CR4_PGE 0x80, CR0_WP 0x10000.
    */
   private commonMiss(linear: number, kind: AccessKind, cpl: Cpl): number {
-    if (this._cr0 >= 0 || this.staleCheck) return -1; // PG is bit 31
+    if (this._cr0 >= 0 || this.generalOnly) return -1; // PG is bit 31
     const tlb = kind === 2 ? this.instructionTlb : this.dataTlb;
     if (tlb.holds(linear)) return -1; // the entry refused this access: the general path decides
     const words = this.words;
@@ -692,6 +726,8 @@ export class Mmu {
       this.fills++;
     }
     const physical = tlb.physical(slot, linear);
+    // A watched page stays out of the shadow, so that the debugger sees every access to it.
+    if (this.watcher !== null && this.watcher.translated(linear, physical, kind, cpl, this._cr3 >>> 0)) return physical;
     // Shadow only pages wholly backed by RAM, so the fast path never needs a bounds check
     // beyond the one the typed array makes, and never while the stale check needs every hit.
     if (!this.staleCheck && physical - (physical & 0xfff) + 4096 <= this.memory.size) {
@@ -890,6 +926,23 @@ export class Mmu {
       writable: leaf ? (this.walkFlags & TLB_WRITABLE) !== 0 : null,
       user: leaf ? (this.walkFlags & TLB_USER) !== 0 : null,
     };
+  }
+
+  /**
+   * `peek` through the page directory at `directory` instead of CR3's (a debugger looking at a
+   * space that is not the current one), whether or not paging is on. Touches nothing either.
+   */
+  peekIn(directory: number, linear: number, kind: AccessKind = Access.Read, cpl: Cpl = 0): TranslationView {
+    const cr0 = this._cr0;
+    const cr3 = this._cr3;
+    this._cr0 = cr0 | CR0_PG;
+    this._cr3 = directory | 0;
+    try {
+      return this.peek(linear, kind, cpl);
+    } finally {
+      this._cr0 = cr0;
+      this._cr3 = cr3;
+    }
   }
 
   /** Every valid TLB entry, data side first, for debuggers. */

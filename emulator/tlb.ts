@@ -316,6 +316,12 @@ export class Tlb {
     return out;
   }
 
+  /** The slot the next fill of `set` (of the 4 MiB array when `large`) would take; changes nothing. */
+  nextVictim(set: number, large: boolean): number {
+    const ways = large ? this.largeWays : this.smallWays;
+    return this.victim((large ? this.smallEntries : 0) + set * ways, ways);
+  }
+
   private victim(first: number, ways: number): number {
     const end = first + ways;
     for (let slot = first; slot < end; slot++) if (this.tag[slot] === -1) return slot;

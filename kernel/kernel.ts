@@ -73,6 +73,11 @@ export interface KernelConfig {
   /** Receives trace events as they happen. */
   readonly trace?: (event: TraceEvent) => void;
   /**
+   * Told of every step of a program thread before it runs (each resumption of its generator),
+   * with the thread's global id: the debugger's stop points between trace events. Observes only.
+   */
+  readonly programStep?: (thread: number) => void;
+  /**
    * Programs' bulk operations translate a page at a time (default), counted exactly as access by
    * access; false makes them translate access by access (the reference for determinism tests).
    */
@@ -105,7 +110,7 @@ export class Kernel {
   constructor(hw: HardwareInterface, config: KernelConfig) {
     this.hw = hw;
     this.costs = kernelCosts(hw.profile);
-    const tracer = new Tracer(config.trace ?? null, hw.cpu);
+    const tracer = new Tracer(config.trace ?? null, hw.cpu, config.programStep ?? null);
     const region = config.kernelMemory ?? { base: 0x100000, size: 8 * 1024 * 1024 };
     this.kmem = new KernelMemory(hw.physical, region.base, region.size);
     this.pageTables = new PageTables(hw, this.kmem, region.base + region.size);

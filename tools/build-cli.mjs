@@ -1,6 +1,7 @@
 // Bundles the l4hurd CLI (tools/cli.ts and everything it imports) into dist/l4hurd.mjs with esbuild,
 // so the CLI runs on plain Node without a TypeScript loader, and the entry of the thread that runs
-// a machine (tools/machine-worker.ts) into dist/l4hurd-machine.mjs. Run by `npm install` (prepare),
+// a machine (tools/machine-worker.ts) into dist/l4hurd-machine.mjs, and that of the debugger's
+// machine threads (tools/debug/worker.ts) into dist/l4hurd-debug.mjs. Run by `npm install` (prepare),
 // `npm start` and `npm run bench`, and by bin/l4hurd.mjs whenever a source the bundle was made
 // from is newer than the bundle: dist/l4hurd.inputs.json lists those sources.
 //
@@ -14,12 +15,14 @@ import { dirname, join, resolve } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE = join(root, 'dist/l4hurd.mjs');
 export const WORKER = join(root, 'dist/l4hurd-machine.mjs');
+export const DEBUG_WORKER = join(root, 'dist/l4hurd-debug.mjs');
 export const INPUTS = join(root, 'dist/l4hurd.inputs.json');
 
 /** Builds the bundle; throws esbuild's error (with `errors`) when a source does not build. */
 export async function buildCli() {
   const results = await Promise.all([
     [join(root, 'tools/machine-worker.ts'), WORKER],
+    [join(root, 'tools/debug/worker.ts'), DEBUG_WORKER],
     [join(root, 'tools/cli.ts'), BUNDLE],
   ].map(([entry, outfile]) => build({
     entryPoints: [entry],

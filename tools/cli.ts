@@ -12,10 +12,13 @@ import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
 import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
+import { runDebugBenchmarks } from './bench-debug.ts';
 import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
 import { formatCompare, runCompare } from './compare.ts';
 import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
 import { bootContained, type DiskRequest } from './contained.ts';
+import { STOP_KINDS } from './debug/event-log.ts';
+import { DebugHost } from './debug/host.ts';
 import { FileDisk } from './disk-file.ts';
 import { runDemo } from './demo.ts';
 import { reportFailure } from './failures.ts';
@@ -48,7 +51,7 @@ const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'disk-writable': { type: 'boolean', help: 'with --disk: what the machine writes goes to FILE' },
 };
 
-const EXIT_STATUSES = `exit statuses of boot and run:
+const EXIT_STATUSES = `exit statuses of boot and run (debug: 0, or 1 when a command of its --script failed, or 2, 5, 6, 8):
   the root task's   it shut the machine down (wortel: 0, or the first failed program's)
   2                 usage error, unreadable or malformed image, failed build
   3                 the cycle limit was reached (--max-cycles)
@@ -82,6 +85,27 @@ image also holds the disk driver (deva) and the ext2 file server (ext2fs), befor
     options: MACHINE_OPTIONS,
     maxPositionals: 1,
     program: true,
+  },
+  {
+    name: 'debug',
+    synopsis: '[IMAGE] [options]',
+    summary: 'the debugger console on a booted, paused machine',
+    description: `Boots IMAGE (default: the default image) and opens a console on the machine, paused before
+anything runs: step through system calls, IPCs, faults and program steps, go back by
+replay, set breakpoints and watchpoints, look at threads, registers, memory, page tables,
+the TLB, the mapping database and physmem's containers. help at the prompt lists the
+commands; docs/debugger.md is the guide. With --script the commands come from FILE and the
+console ends after them (exit status 1 if one failed); otherwise from standard input.`,
+    options: {
+      ram: MACHINE_OPTIONS.ram!,
+      profile: MACHINE_OPTIONS.profile!,
+      'max-cycles': MACHINE_OPTIONS['max-cycles']!,
+      trace: { type: 'string', value: 'KINDS', help: `start with trace on KINDS (comma-separated): ${STOP_KINDS.join(', ')}, or all` },
+      'host-memory': { type: 'string', value: 'SIZE', help: 'JavaScript heap each machine thread may use (default 2G): exit status 5 past it' },
+      script: { type: 'string', value: 'FILE', help: 'run the commands in FILE, then end' },
+      batch: { type: 'boolean', help: 'print no prompts and do not echo commands' },
+    },
+    maxPositionals: 1,
   },
   {
     name: 'build',
@@ -185,6 +209,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await boot(parsed.values, parsed.positionals[0]);
       case 'run':
         return await run(parsed.values, parsed.positionals[0]!, parsed.rest);
+      case 'debug':
+        return await debug(parsed.values, parsed.positionals[0]);
       case 'build':
         return await build(parsed.values);
       case 'demo':
@@ -233,6 +259,42 @@ async function boot(values: Values, imagePath: string | undefined): Promise<numb
   return bootContained({ command: 'boot', image, ...machine });
 }
 
+async function debug(values: Values, imagePath: string | undefined): Promise<number> {
+  const machine = machineOptions({ ...values, trace: undefined });
+  if (values.json !== undefined) throw new UsageError("unknown option '--json'");
+  const trace = values.trace === undefined ? undefined : debugTraceKinds(String(values.trace));
+  let script: string[] | null = null;
+  if (typeof values.script === 'string') {
+    const text = new TextDecoder().decode(readInputFile(values.script, `the script ${values.script}`, 1024 * 1024));
+    script = text.split('\n');
+    if (script[script.length - 1] === '') script.pop();
+  }
+  let path = imagePath;
+  if (path === undefined) {
+    if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
+    path = DEFAULT_IMAGE;
+  }
+  const image = readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
+  const standbys = process.env.L4HURD_DEBUG_STANDBYS === undefined ? undefined : Number(process.env.L4HURD_DEBUG_STANDBYS);
+  return new DebugHost({
+    image,
+    ramBytes: machine.ramBytes,
+    profile: machine.profile,
+    maxCycles: machine.maxCycles,
+    hostMemoryBytes: machine.hostMemoryBytes,
+    script,
+    batch: values.batch === true,
+    trace,
+    standbys: standbys !== undefined && Number.isSafeInteger(standbys) && standbys >= 0 ? standbys : undefined,
+  }).run();
+}
+
+function debugTraceKinds(text: string): string[] {
+  const kinds = text === 'all' ? [...STOP_KINDS] : text.split(',');
+  for (const kind of kinds) if (!(STOP_KINDS as readonly string[]).includes(kind)) throw new UsageError(`unknown trace kind '${kind}'`);
+  return kinds;
+}
+
 async function run(values: Values, file: string, args: readonly string[]): Promise<number> {
   const machine = machineOptions(values);
   const commandLine = args.join(' ');
@@ -267,7 +329,7 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...benchHealth() };
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
   const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');

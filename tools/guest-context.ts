@@ -104,7 +104,18 @@ const PRELUDE = String.raw`(function () {
       left -= catchSteps;
       if (left < 0) slow();
     };
-    return [step, caught];
+    // A call from the debugger into the module (its introspection) counts no steps: the budget
+    // is as it was before, so looking at a module never changes when it would be stopped.
+    const unbounded = function (fn) {
+      const saved = left;
+      left = 9007199254740991;
+      try {
+        return fn();
+      } finally {
+        left = saved;
+      }
+    };
+    return [step, caught, unbounded];
   };
 })()`;
 
@@ -125,12 +136,25 @@ export interface GuestOptions {
  * Throws InstrumentError, or whatever the code's evaluation raised.
  */
 export function evaluateInGuestContext(code: string, options: GuestOptions): unknown {
+  return evaluateGuestModule(code, options).exports;
+}
+
+/** A module evaluated in its guest context. */
+export interface GuestModule {
+  /** The value of its `l4hurdModule` global. */
+  readonly exports: unknown;
+  /** Runs `fn` (a call into the module from outside) without counting its steps against the budget. */
+  readonly unbounded: <T>(fn: () => T) => T;
+}
+
+/** evaluateInGuestContext, also giving the way to call into the module outside its step budget. */
+export function evaluateGuestModule(code: string, options: GuestOptions): GuestModule {
   // A hashbang line (esbuild keeps an entry point's) is a comment only at the very start of a
   // script; the bundle becomes a function body below, so it is turned into an ordinary comment.
   const script = code.startsWith('#!') ? `//${code.slice(2)}` : code;
   const instrumented = options.instrumented === false ? script : instrument(script);
   const context = createContext(Object.create(null), { name: `l4hurd:${options.name}`, codeGeneration: { strings: false, wasm: false } });
-  const install = runInContext(PRELUDE, context) as (stalled: () => boolean, limit: number, seed: number, catchSteps: number) => [() => void, () => void];
+  const install = runInContext(PRELUDE, context) as (stalled: () => boolean, limit: number, seed: number, catchSteps: number) => [() => void, () => void, <T>(fn: () => T) => T];
   let last = -1;
   const stalled = (): boolean => {
     const now = options.clock();
@@ -138,14 +162,14 @@ export function evaluateInGuestContext(code: string, options: GuestOptions): unk
     last = now;
     return false;
   };
-  const [step, caught] = install(stalled, options.stallSteps ?? STALL_STEPS, seedOf(options.name), CATCH_STEPS);
+  const [step, caught, unbounded] = install(stalled, options.stallSteps ?? STALL_STEPS, seedOf(options.name), CATCH_STEPS);
   // The bundle runs as the body of a function whose parameters are the hooks: local bindings
   // that the code cannot see by any other name (instrument() refused the names), shadow or replace.
   const body = runInContext(`(function (${STEP_HOOK}, ${CATCH_HOOK}) {\n${instrumented}\n;return typeof l4hurdModule === 'undefined' ? undefined : l4hurdModule;\n})`, context, {
     filename: `${options.name}.js`,
     lineOffset: -1,
   }) as (step: () => void, caught: () => void) => unknown;
-  return body(step, caught);
+  return { exports: body(step, caught), unbounded };
 }
 
 /** FNV-1a of the name: each module's Math.random has a sequence of its own, the same every run. */

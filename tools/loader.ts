@@ -29,7 +29,7 @@ import { Machine } from '../emulator/machine.ts';
 import { hex32 } from '../emulator/paging.ts';
 import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
 import type { ProgramBody } from '../libl4/abi.ts';
-import { evaluateInGuestContext } from './guest-context.ts';
+import { evaluateGuestModule } from './guest-context.ts';
 import { InstrumentError } from './instrument.ts';
 import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
 
@@ -80,6 +80,36 @@ export interface BootOptions {
   readonly stallSteps?: number;
   /** The machine's disk (it overrides the image's `disk` data module). */
   readonly disk?: DiskBacking;
+  /** Told of every step of a program thread before it runs (KernelConfig.programStep): the debugger's. */
+  readonly programStep?: (thread: number) => void;
+  /** RAM that reports accesses to watched ranges (emulator/watched-memory.ts): the debugger's. */
+  readonly watchable?: boolean;
+}
+
+/** A module as the loader placed it. */
+export interface LoadedModule {
+  readonly name: string;
+  readonly kind: ParsedModule['kind'];
+  readonly base: number;
+  readonly length: number;
+  readonly commandLine: string;
+  /** The code address of a program module's body (0 for the others). */
+  readonly codeAddress: number;
+}
+
+/** An image loaded and its kernel started, nothing run yet: `bootImage` is loadImage(...).run(). */
+export interface LoadedImage {
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+  readonly modules: readonly LoadedModule[];
+  /** The boot information's physical address. */
+  readonly bootInfo: number;
+  /** BootResult's introspect. */
+  readonly introspect: (module: string) => unknown;
+  /** The code address of every module's body (kernel and data modules have none). */
+  readonly bodyNames: ReadonlyMap<number, string>;
+  /** Runs the machine to the end of its boot (once), with the reports bootImage makes. Throws as bootImage. */
+  run(): BootResult;
 }
 
 /** The final counters, with the stable names `l4hurd boot --json` prints. */
@@ -131,6 +161,11 @@ interface Placed {
 
 /** Validates, loads and boots an image, and runs it to its end. Throws ImageError, LoadError or KernelError, or what a sink threw. */
 export function bootImage(image: Uint8Array, options: BootOptions = {}): BootResult {
+  return loadImage(image, options).run();
+}
+
+/** Validates and loads an image and starts its kernel, running nothing. Throws as bootImage. */
+export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedImage {
   const all = parseImage(image);
   const diskModule = all.find((m) => m.kind === 'data' && m.name === DISK_MODULE);
   // The disk module is the disk's contents, not a module to load.
@@ -174,7 +209,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   const rethrowSinkFailure = (): void => {
     if (sinkFailure) throw sinkFailure.error;
   };
-  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console), disk });
+  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console), disk, watchable: options.watchable });
   const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
   log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
   log(`kernel memory ${hex32(KERNEL_BASE)}-${hex32(KERNEL_BASE + kernelSize)} (reserved)`);
@@ -189,7 +224,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
   }
 
   // Evaluate every bundle, each in its own empty context.
-  const exportsOf = new Map<ParsedModule, Record<string, unknown>>();
+  const exportsOf = new Map<ParsedModule, Evaluated>();
   for (const { module } of placed) if (module.kind !== 'data') exportsOf.set(module, evaluateBundle(module, machine, options.stallSteps));
   const bodyOf = (module: ParsedModule): ProgramBody => {
     const body = exportsOf.get(module)!.default;
@@ -213,6 +248,7 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     bootInfo,
     programs: programs.map(bodyOf),
     trace: guarded(options.trace),
+    programStep: guarded(options.programStep),
   };
   let kernel: Kernel;
   try {
@@ -238,13 +274,35 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     machine.physical.writeBytes(entry + 48, new TextEncoder().encode(module.commandLine).subarray(0, COMMAND_LINE_BYTES - 1));
   });
   log('starting the kernel');
+  // A module's introspection is a call into its code from outside: it runs outside the module's
+  // step budget, so that looking never changes when a module would be stopped.
   const introspect = (name: string): unknown => {
     const module = modules.find((m) => m.name === name);
-    const hook = module ? exportsOf.get(module)?.introspect : undefined;
-    return typeof hook === 'function' ? (hook as () => unknown)() : undefined;
+    const evaluated = module ? exportsOf.get(module) : undefined;
+    const hook = evaluated?.introspect;
+    return typeof hook === 'function' ? evaluated!.unbounded(() => (hook as () => unknown)()) : undefined;
   };
   options.onStart?.({ machine, kernel, introspect });
+  const loadedModules: LoadedModule[] = placed.map(({ module, base }) => ({
+    name: module.name,
+    kind: module.kind,
+    base,
+    length: module.payload.length,
+    commandLine: module.commandLine,
+    codeAddress: module.kind === 'program' || module.kind === 'root' || module.kind === 'sigma0' ? kernel.text.codeAddress(bodyOf(module)) : 0,
+  }));
+  const bodyNames = new Map(loadedModules.filter((m) => m.codeAddress !== 0).map((m) => [m.codeAddress, m.name] as const));
+  let ran = false;
+  const run = (): BootResult => {
+    if (ran) throw new Error('the image has already run');
+    ran = true;
+    return runLoaded(machine, kernel, introspect, options, rethrowSinkFailure);
+  };
+  return { machine, kernel, modules: loadedModules, bootInfo, introspect, bodyNames, run };
+}
 
+/** Runs a loaded machine to its end and makes bootImage's reports. */
+function runLoaded(machine: Machine, kernel: Kernel, introspect: (module: string) => unknown, options: BootOptions, rethrowSinkFailure: () => void): BootResult {
   let run: RunResult;
   try {
     run = kernel.run({ maxCycles: options.maxCycles ?? DEFAULT_MAX_CYCLES });
@@ -262,8 +320,14 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
     for (const line of report.slice(0, IDLE_REPORT_LINES)) machine.console.write(`laden:   ${line}\n`);
     if (report.length > IDLE_REPORT_LINES) machine.console.write(`laden:   and ${report.length - IDLE_REPORT_LINES} more\n`);
   }
+  const counters = bootCounters(machine, kernel, exitStatus);
+  return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
+}
+
+/** The counters `l4hurd boot --json` prints, as they are now. */
+export function bootCounters(machine: Machine, kernel: Kernel, exitStatus: number): BootCounters {
   const mmu = machine.cpu.counters;
-  const counters: BootCounters = {
+  return {
     cycles: mmu.cycles,
     accesses: mmu.accesses,
     tlbHits: mmu.tlbHits,
@@ -279,11 +343,18 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
       : {}),
     exitStatus,
   };
-  return { run, exitStatus, counters, output: machine.console.output, machine, kernel, introspect };
+}
+
+/** A bundle's exports the loader uses, and the way to call into it outside its step budget. */
+interface Evaluated {
+  readonly default: unknown;
+  readonly Kernel: unknown;
+  readonly introspect: unknown;
+  readonly unbounded: <T>(fn: () => T) => T;
 }
 
 /** Runs a bundle in a guest context of its own (tools/guest-context.ts) and returns what it exported. */
-function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: number | undefined): Record<string, unknown> {
+function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: number | undefined): Evaluated {
   let code: string;
   try {
     code = new TextDecoder('utf-8', { fatal: true }).decode(module.payload);
@@ -291,11 +362,12 @@ function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: numb
     throw new LoadError(`module ${module.name}: payload is not UTF-8 JavaScript`);
   }
   try {
-    const exported = evaluateInGuestContext(code, { name: module.name, clock: () => machine.cpu.cycles, stallSteps, instrumented: module.kind !== 'kernel' });
+    const evaluated = evaluateGuestModule(code, { name: module.name, clock: () => machine.cpu.cycles, stallSteps, instrumented: module.kind !== 'kernel' });
+    const exported = evaluated.exports;
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
     // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
     const { default: body, Kernel, introspect } = exported as Record<string, unknown>;
-    return { default: body, Kernel, introspect };
+    return { default: body, Kernel, introspect, unbounded: evaluated.unbounded };
   } catch (error) {
     if (error instanceof LoadError) throw error;
     if (error instanceof InstrumentError) throw new LoadError(`module ${module.name}: ${error.message}`);

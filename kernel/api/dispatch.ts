@@ -128,7 +128,7 @@ export class Dispatcher implements TrapHandlers {
     this.hw.timer.arm(Math.min(this.turnEnd, this.hw.interrupts.nextRaise));
     // A string copy that goes on in this thread's context comes first.
     if (thread.transfer !== null && thread.transfer.runner === thread && thread.fault === null) this.parts.strings.resume(thread);
-    runProgram(thread, this.hw, this.scheduler, this);
+    runProgram(thread, this.hw, this.scheduler, this, this.parts.tracer.stepObserver);
     this.hw.timer.disarm();
     this.scheduler.current = null;
     const used = cpu.cycles - start;

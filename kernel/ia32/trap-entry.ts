@@ -32,13 +32,17 @@ export interface TrapHandlers {
   programReturned(thread: Thread): void;
 }
 
-/** Runs `thread`'s program until it blocks, is preempted, or stops. */
-export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Scheduler, handlers: TrapHandlers): void {
+/**
+ * Runs `thread`'s program until it blocks, is preempted, or stops. `observe` (the debugger's, or
+ * null) is told of each step before it runs.
+ */
+export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Scheduler, handlers: TrapHandlers, observe: ((thread: number) => void) | null): void {
   const cpu = hw.cpu;
   const timer = hw.timer;
   for (;;) {
     const program = thread.program;
     if (!program || !thread.runnable || scheduler.current !== thread) return;
+    if (observe !== null) observe(thread.id);
     let done: boolean | undefined;
     let trap: unknown;
     try {

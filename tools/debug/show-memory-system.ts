@@ -1,0 +1,99 @@
+// The Hurd's memory system as the console shows it: every physical frame by owner (`frames`),
+// physmem's containers (`containers`), and, once libhurd-mm exists, a task's regions
+// (`regions`). physmem's state comes from its `introspect` export (servers/physmem/snapshot.ts),
+// which the loader calls outside the module's step budget: reading it never changes the
+// machine. Frames nobody else claims are sigma0's, given out or not as the mapping database says.
+
+import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
+import { CommandError, hex32, parseNumber, table, threadName } from './format.ts';
+import type { MachineSession } from './machine-session.ts';
+import { spaceName } from './show-state.ts';
+
+function physmem(session: MachineSession): PhysmemSnapshot | null {
+  const snapshot = session.loaded.introspect('physmem');
+  return snapshot && typeof snapshot === 'object' ? (snapshot as PhysmemSnapshot) : null;
+}
+
+/** Each frame's owner, as a short text; consecutive frames of one owner make a range. */
+export function showFrames(session: MachineSession): string[] {
+  const ram = session.machine.physical.size;
+  const frames = ram / 4096;
+  const owner: string[] = new Array<string>(frames);
+  const kernel = session.kernel;
+  const kmem = { base: kernel.kmem.base, end: kernel.kmem.base + kernel.kmem.size };
+  for (let f = kmem.base / 4096; f < kmem.end / 4096 && f < frames; f++) owner[f] = 'kernel memory';
+  for (const m of session.loaded.modules) {
+    for (let f = Math.floor(m.base / 4096); f < Math.ceil((m.base + Math.max(1, m.length)) / 4096) && f < frames; f++) owner[f] = `boot module ${m.name}`;
+  }
+  const bootInfo = session.loaded.bootInfo / 4096;
+  if (bootInfo < frames) owner[bootInfo] = 'boot information';
+  const snapshot = physmem(session);
+  if (snapshot) {
+    const byNumber = new Map(snapshot.frames.map((f) => [f.number, f] as const));
+    for (const f of snapshot.frames) owner[f.physical / 4096] = 'physmem: free';
+    for (const c of snapshot.containers) {
+      for (const slot of c.slots) {
+        const frame = slot.frame >= 0 ? byNumber.get(slot.frame) : undefined;
+        if (!frame) continue;
+        const at = frame.physical / 4096;
+        owner[at] = owner[at] === 'physmem: free' ? `physmem: container ${c.id} of task ${c.owner}` : `${owner[at]}, shared`;
+      }
+    }
+  }
+  const mdb = kernel.mdb;
+  const sigma0 = kernel.sigma0Space?.id ?? -2;
+  const spaces = new Map(kernel.spaces.map((s) => [s.id, s] as const));
+  for (let f = 0; f < frames; f++) {
+    if (owner[f] !== undefined) continue;
+    const root = mdb.lookup(-1, f * 4096);
+    const holders = root ? [...new Set(mdb.subtree(root).filter((n) => n.depth === 1 || (n.depth === 2 && n.parent?.space === sigma0)).map((n) => n.space))].filter((s) => s !== sigma0) : [];
+    owner[f] = holders.length === 0 ? 'sigma0' : `sigma0 -> ${holders.map((s) => (spaces.get(s) ? spaceName(session, spaces.get(s)!) : `space ${s}`)).join(', ')}`;
+  }
+  const rows: string[][] = [];
+  const totals = new Map<string, number>();
+  for (let f = 0; f < frames; ) {
+    let end = f + 1;
+    while (end < frames && owner[end] === owner[f]) end++;
+    rows.push([`${hex32(f * 4096)}-${hex32(end * 4096 - 1)}`, `${end - f}`.padStart(6), owner[f]!]);
+    const group = owner[f]!.startsWith('boot ') ? 'boot modules and information' : owner[f]!.startsWith('physmem: container') ? 'physmem: containers' : owner[f]!;
+    totals.set(group, (totals.get(group) ?? 0) + end - f);
+    f = end;
+  }
+  const summary = [...totals.entries()].map(([name, count]) => [`  ${name}`, String(count), `${(count * 4).toLocaleString('en-US')} KiB`]);
+  return [`${frames} frames of 4 KiB${snapshot ? '' : ' (no physmem in this image)'}:`, ...table(rows), 'by owner:', ...table(summary)];
+}
+
+export function showContainers(session: MachineSession, taskText: string | undefined): string[] {
+  const snapshot = physmem(session);
+  if (!snapshot) return ['no physmem in this image, or it has not started yet'];
+  const task = taskText === undefined ? null : parseNumber(taskText, 'a task', 0x3fff);
+  if (task !== null && !snapshot.tasks.some((t) => t.task === task) && !snapshot.containers.some((c) => c.owner === task)) {
+    throw new CommandError(`physmem knows no task ${task} (the tasks it knows: ${snapshot.tasks.map((t) => t.task).join(', ')})`);
+  }
+  const s = snapshot.stats;
+  const out = [`physmem: ${s.total} frames, ${s.free} free, ${s.allocated} allocated, ${s.reserved} reserved (no frame yet), ${s.guaranteed} guaranteed, ${s.extra} extra`];
+  const tasks = snapshot.tasks.filter((t) => task === null || t.task === task);
+  out.push(...table([['task', 'committed', 'guarantee', 'extra', 'reclaim thread'], ...tasks.map((t) => [String(t.task), String(t.committed), String(t.guarantee), String(t.extra), t.reclaimThread ? threadName(t.reclaimThread) : '-'])]));
+  const containers = snapshot.containers.filter((c) => task === null || c.owner === task || c.references.some((r) => r.task === task));
+  if (containers.length === 0) return [...out, task === null ? 'no containers' : `no containers of task ${task}`];
+  const rows = [['container', 'owner', 'frames', 'filled', 'shared', 'version', 'lock', 'references']];
+  for (const c of containers) {
+    const filled = c.slots.filter((x) => x.frame >= 0).length;
+    const shared = c.slots.filter((x) => x.sharedPage).length;
+    const lock = c.lock ? `task ${c.lock.holder}${c.lock.physical ? ' physical' : ''}${c.lock.unmapOthers ? ' unmap-others' : ''}${Number.isFinite(c.lock.deadline) ? ` until ${c.lock.deadline}` : ''}` : '-';
+    const refs = c.references.map((r) => `task ${r.task} #${r.handle}${r.weak ? ' weak' : ''}`).join(', ');
+    rows.push([String(c.id), String(c.owner), String(c.slots.length), String(filled), String(shared), String(c.version), lock, refs || '-']);
+  }
+  return [...out, ...table(rows)];
+}
+
+/**
+ * `regions TASK`: a task's address-space regions, kept by libhurd-mm in the task. The place is
+ * kept here; it shows them once libhurd-mm exports an introspection of its own (as physmem's
+ * snapshot.ts does), which this image's modules do not.
+ */
+export function showRegions(session: MachineSession, taskText: string | undefined): string[] {
+  parseNumber(taskText, 'a task', 0x3fff);
+  void session;
+  throw new CommandError("not available yet: a task's regions are libhurd-mm's, which has no introspection the debugger can read in this image");
+}
