@@ -226,6 +226,9 @@ export function* wortel(env: ProgramEnv): Op<void> {
     yield* env.print(`wortel: ${program.module.name} ${how}\n`);
   };
 
+  /** The devices wortel found, once the first driver asked (probeDevices). */
+  let devices: Device[] | null = null;
+
   // Serve until every boot program has ended.
   let from = 0;
   let reply = false;
@@ -298,8 +301,6 @@ export function* wortel(env: ProgramEnv): Op<void> {
     yield* env.writeWords(mr(0), [2 << 6, item0, item1]);
     reply = true;
   }
-
-  let devices: Device[] | null = null;
 
   /** The devices in the KIP's dedicated memory, taken from sigma0 (once). */
   function* probeDevices(): Op<Device[]> {

@@ -54,10 +54,12 @@ const MAX_REQUEST_SECTORS = 1 << 16;
 
 /** Faults a test may inject into the driver. */
 export interface DriverFaults {
-  /** Makes one operation on the container that it does not report (unmap_all before the unlock). */
+  /** Makes one operation on the container that it does not report (unmap_all after the unlock). */
   readonly extraOperation?: boolean;
   /** Added to every DMA address (an address outside RAM makes the controller refuse the command). */
   readonly dmaOffset?: number;
+  /** The faults apply to the containers the driver serves from the n-th on (0, the default: all). */
+  readonly fromContainer?: number;
 }
 
 interface Descriptor {
@@ -104,8 +106,10 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
   const counters = { commands: 0, sectorsRead: 0, sectorsWritten: 0, errors: 0, interrupts: 0 };
   /** Tasks served, by id (looked up by name when an unknown task calls). */
   const clients = new Set<number>();
-  /** Handles whose giver was checked: handle -> the task that gave it. */
+  /** Handles whose giver was checked: handle -> the task that gave it (in the order first served). */
   const givers = new Map<number, number>();
+  /** The faults of this transfer (none for the containers before faults.fromContainer). */
+  let active: DriverFaults = {};
 
   function* isClient(taskId: number): Op<boolean> {
     if (clients.has(taskId)) return true;
@@ -142,7 +146,7 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
   function* run(kind: number, command: DiskCommand): Op<number> {
     if (!(yield* settle())) return 254;
     const table: number[] = [];
-    for (const d of command.descriptors) table.push((d.address + (faults.dmaOffset ?? 0)) >>> 0, d.bytes);
+    for (const d of command.descriptors) table.push((d.address + (active.dmaOffset ?? 0)) >>> 0, d.bytes);
     yield* env.write32(REGISTERS + Register.sector, command.sector);
     yield* env.write32(REGISTERS + Register.count, command.count);
     yield* env.write32(REGISTERS + Register.descriptors, command.descriptors.length);
@@ -227,6 +231,7 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
       refuseUnless(giver === taskId, 'EPERM', `task ${taskId} did not give the driver container ${handle}`);
       givers.set(handle, giver);
     }
+    active = [...givers.keys()].indexOf(handle) >= (faults.fromContainer ?? 0) ? faults : {};
     const verb = kind === Command.Read ? 'read' : 'write';
     // 5. Lock the container where it is: nobody else may map it until it is unlocked.
     let locked: { version: number; addresses: number[] };
@@ -260,9 +265,9 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
       failure = { errno: error.errno, why: error.message };
     } finally {
       // 7. Unlock; the client learns how many operations were made on its container.
-      if (faults.extraOperation) yield* physmem.unmapAll(env, handle);
       const version = yield* physmem.unlock(env, handle);
       operations++;
+      if (active.extraOperation) yield* physmem.unmapAll(env, handle);
       yield* env.trace(`002 step 7: deva: unlock(container ${handle}) => version ${version}; ${operations} operations`);
     }
     if (failure) {
