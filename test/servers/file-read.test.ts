@@ -271,3 +271,41 @@ describe('l4hurd boot --disk', () => {
     }
   });
 });
+
+describe('libhurd-mm: file-backed regions', () => {
+  it("maps a file read-only: the bytes are the file's, and two tasks share the cache's frames", async () => {
+    let shared: { cache: number; first: number; second: number; both: number } | null = null;
+    const boot = await bootHurd(
+      [
+        { name: 'deva', entry: 'servers/deva/main.ts', commandLine: 'quiet' },
+        { name: 'ext2fs', entry: 'servers/ext2fs/main.ts', commandLine: 'quiet' },
+        { name: 'first', entry: 'test/servers/programs/fs-mmap.ts', commandLine: 'role=first' },
+        { name: 'second', entry: 'test/servers/programs/fs-mmap.ts', commandLine: 'role=second' },
+      ],
+      {
+        disk: new MemoryDisk(disk()),
+        watchMappings: false,
+        trace: (event, introspect) => {
+          if (event.kind !== 'user' || event.text !== 'fs-mmap: both mapped') return;
+          // ext2fs is task 6, the mappers tasks 7 and 8: which frames each one's containers hold.
+          const snapshot = introspect('physmem') as HurdBoot['physmem'];
+          const framesOf = (task: number): Set<number> => new Set(snapshot.containers.filter((c) => c.owner === task).flatMap((c) => c.slots.map((s) => s.frame).filter((f) => f >= 0)));
+          const cache = framesOf(6);
+          const first = [...framesOf(7)].filter((f) => cache.has(f));
+          const second = [...framesOf(8)].filter((f) => cache.has(f));
+          shared = { cache: cache.size, first: first.length, second: second.length, both: first.filter((f) => second.includes(f)).length };
+        },
+      },
+    );
+    const crc = hex(crc32(DATA));
+    expect(linesOf(boot.output, 'mmap: ')).toEqual([
+      `mmap: first: 204800 bytes at 0x10000000, crc32 ${crc}, 50 pages in, cache hits 0 misses 50`,
+      'mmap: first: write EINVAL, unaligned EINVAL, writable EINVAL, bad file EBADF',
+      `mmap: second: 204800 bytes at 0x10000000, crc32 ${crc}, 50 pages in, cache hits 50 misses 0`,
+      'mmap: second: write EINVAL, unaligned EINVAL, writable EINVAL, bad file EBADF',
+    ]);
+    // Every page of the file: one frame, in the cache and in both tasks' regions.
+    expect(shared).toMatchObject({ first: 50, second: 50, both: 50 });
+    expect(boot.result.exitStatus, boot.output).toBe(0);
+  });
+});

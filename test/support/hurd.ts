@@ -38,8 +38,8 @@ export interface HurdOptions {
   readonly watchMappings?: boolean;
   /** The machine's disk (emulator/disk.ts). */
   readonly disk?: DiskBacking;
-  /** Called with every trace event besides the mapping check's. */
-  readonly trace?: (event: TraceEvent) => void;
+  /** Called with every trace event besides the mapping check's (with the modules' introspection). */
+  readonly trace?: (event: TraceEvent, introspect: (module: string) => unknown) => void;
 }
 
 export interface HurdBoot {
@@ -87,12 +87,14 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
   }
   const mappings = { checks: 0, checked: 0, problems: [] as string[] };
   let watch: ((event: TraceEvent) => void) | undefined;
+  let look: (module: string) => unknown = () => undefined;
   const result = bootImage(await image, {
     ramBytes: options.ramBytes,
     maxCycles: options.maxCycles,
     profile: options.profile,
     checkStale: true,
     onStart: ({ kernel, introspect }) => {
+      look = introspect;
       watch = (event) => {
         if (event.kind !== 'syscall' || event.thread !== PHYSMEM_THREAD || !event.text.startsWith('Ipc(') || !event.text.includes(', ffffffff,')) return;
         const snapshot = introspect('physmem') as PhysmemSnapshot | null;
@@ -108,7 +110,7 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
       options.watchMappings === false && !options.trace
         ? undefined
         : (event) => {
-            options.trace?.(event);
+            options.trace?.(event, look);
             if (options.watchMappings !== false) watch?.(event);
           },
   });
