@@ -11,6 +11,7 @@ import { PROFILES } from '../emulator/profiles.ts';
 import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
 import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
+import { runFileReadBenchmarks } from './bench-fileread.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
 import { runDebugBenchmarks } from './bench-debug.ts';
 import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
@@ -329,7 +330,7 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runFileReadBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
   const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');
