@@ -1,8 +1,8 @@
 // file-read: reads files of the disk through the whole flow of 002's "reading from a file" (the
 // client's container, the file server, the driver's DMA, the page cache's private copy and its
 // version check) and prints what it read and its CRC-32, then reads the file again, which the
-// page cache answers without a disk command. `l4hurd boot images/file-read.json --trace user`
-// shows the ten numbered steps of each read.
+// page cache answers without a disk command. `l4hurd build --config images/file-read.json` and
+// `l4hurd boot images/file-read.img --trace user` show the ten numbered steps of each read.
 //
 // Command line: path=FILE (default /data/random.bin), text=FILE (a small text file printed
 // first; default /hello.txt), chunk=BYTES (the size of each read; default 65536).

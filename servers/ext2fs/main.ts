@@ -155,6 +155,8 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
   let nextFile = 1;
   /** The driver's handle for each client container we were given: `task:handle` -> handle. */
   const driverHandles = new Map<string, number>();
+  /** Client containers whose giver was checked: `task:handle`. */
+  const checked = new Set<string>();
 
   function fileOf(task: number, file: number): OpenFile {
     const open = files.get(file);
@@ -317,8 +319,6 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
     if (bytes === 0) return { label: 0, words: [0] };
     const pages = Math.ceil(bytes / PAGE);
     const firstPage = offset / PAGE;
-    const info = yield* clientContainer(task, handle);
-    refuseUnless(info.frames >= pages, 'EINVAL', `container ${handle} has ${info.frames} frames, the read needs ${pages}`);
     const hits: { index: number; slot: number }[] = [];
     const missed: number[] = [];
     for (let i = 0; i < pages; i++) {
@@ -326,7 +326,15 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
       if (slot === undefined) missed.push(i);
       else hits.push({ index: i, slot });
     }
-    if (missed.length > 0) yield* readFromDisk(task, handle, info, inode, firstPage, missed);
+    // The container is checked (the caller gave it to us, it is large enough) at its first read,
+    // and its version taken whenever the disk is involved; a read the cache answers needs neither.
+    const key = `${task}:${handle}`;
+    if (missed.length > 0 || !checked.has(key)) {
+      const info = yield* clientContainer(task, handle);
+      refuseUnless(info.frames >= pages, 'EINVAL', `container ${handle} has ${info.frames} frames, the read needs ${pages}`);
+      checked.add(key);
+      if (missed.length > 0) yield* readFromDisk(task, handle, info, inode, firstPage, missed);
+    }
     // Pages in the cache: a copy-on-write copy of their frames into the container.
     for (let at = 0; at < hits.length; ) {
       let count = 1;
