@@ -84,11 +84,9 @@ export default program(function* fsClient(env: ProgramEnv, args: string): Op<num
     const container = yield* physmem.create(env, { frames });
     yield* physmem.map(env, container, 0, frames, WINDOW, Rights.ReadWrite);
     let reading = true;
-    let started = false;
     let writes = 0;
     let refused = 0;
     yield* task.createThread(env, function* writer(tenv: ProgramEnv): Op<void> {
-      started = true;
       while (reading) {
         // Map the container again (the driver's lock took every mapping away) and write.
         const got = yield* refusal(physmem.map(tenv, container, 0, frames, WINDOW, Rights.ReadWrite));
@@ -101,7 +99,6 @@ export default program(function* fsClient(env: ProgramEnv, args: string): Op<num
           yield* threadSwitch(tenv);
         }
       }
-      started = false;
     });
     const before = yield* fs.stats(env);
     const got = yield* refusal(fs.read(env, file, 0, chunk, container));
@@ -111,7 +108,7 @@ export default program(function* fsClient(env: ProgramEnv, args: string): Op<num
     yield* physmem.destroy(env, container);
     yield* fs.close(env, file);
     yield* say(`again ${yield* measured(path)}`);
-    return started ? 0 : 0;
+    return 0;
   }
 
   if (mode === 'errors') {
