@@ -1,7 +1,7 @@
 // The disk controller as its driver knows it: the register layout, commands, status bits and
 // error codes of the machine's disk controller (emulator/disk.ts documents them, bit by bit).
 // A driver carries its device's header file; user space never imports the emulator, so the
-// layout is written down again here, and test/servers/deva.test.ts holds the two to the same
+// layout is written down again here, and test/emulator/disk.test.ts holds the two to the same
 // numbers.
 
 export const SECTOR_BYTES = 512;
