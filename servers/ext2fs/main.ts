@@ -26,7 +26,8 @@
 // the same driver into a buffer container of our own, with the same version check, and is kept
 // parsed in host memory by the volume (volume.ts).
 //
-// The page cache's frames are a container of our own, charged to us; page-cache.ts decides
+// The page cache's frames are a container of our own, charged to us under a guarantee we
+// negotiate with the policy server at start (cache-pages plus the buffers); page-cache.ts decides
 // which pages it holds (least recently used go first, at `cache-pages`, or when physmem asks
 // for frames back: we register our thread for reclaim). Each step is a trace point
 // (`l4hurd boot --trace user`).
@@ -45,6 +46,7 @@ import * as deva from '../deva/client.ts';
 import { DevaError, RUNS_PER_REQUEST, type Run } from '../deva/client.ts';
 import { Refusal, refuseUnless, ServerError } from '../errno.ts';
 import * as physmem from '../physmem/client.ts';
+import * as policy from '../policy/client.ts';
 import { GATHER_PER_REQUEST } from '../physmem/protocol.ts';
 import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 import { ServerLoop } from '../server-loop.ts';
@@ -59,6 +61,8 @@ const SECTOR = 512;
 /** The metadata buffer: 64 frames, mapped read-only at METADATA_WINDOW after each transfer. */
 const METADATA_FRAMES = 64;
 const METADATA_WINDOW = 0x10000000;
+/** Frames of our own memory (code, data, stacks) the guarantee we ask for counts besides the cache. */
+const OWN_FRAMES = 64;
 /** Files one task may have open. */
 const FILES_PER_TASK = 64;
 /** The file server's own bookkeeping per request, in cycles (an estimate, as physmem's). */
@@ -86,7 +90,17 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
     return 1;
   }
   const driverTask = driver & 0x3fff;
-  const cache = new PageCache(Math.min(Math.max(1, capacity), 1 << 19));
+  // The cache's frames are under our own guarantee: the cache, the metadata buffer, the zero
+  // frame and our own memory. A smaller grant makes a smaller cache.
+  let pages = Math.min(Math.max(1, capacity), 1 << 19);
+  let granted = 0;
+  try {
+    granted = yield* policy.negotiate(env, pages + METADATA_FRAMES + 1 + OWN_FRAMES);
+  } catch (error) {
+    if (!(error instanceof ServerError)) throw error;
+  }
+  if (granted > 0) pages = Math.max(16, Math.min(pages, granted - METADATA_FRAMES - 1 - OWN_FRAMES));
+  const cache = new PageCache(pages);
   const stats: { -readonly [K in keyof FsStats]: number } = { reads: 0, cacheHits: 0, cacheMisses: 0, dataTransfers: 0, metadataTransfers: 0, versionFailures: 0, evictions: 0, cachedPages: 0, writes: 0, ioErrors: 0 };
 
   // Our containers: the metadata buffer (shared with the driver), the page cache, a zero frame.
@@ -147,7 +161,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
   const sb = volume.sb;
   const bs = sb.blockSize;
   if (!('quiet' in options)) {
-    yield* print(env, `ext2fs: ext2 revision ${sb.revision}, ${sb.blocksCount} blocks of ${bs} bytes, ${sb.inodesCount} inodes${sb.volumeName ? `, volume '${sb.volumeName}'` : ''}; page cache of ${cache.capacity} pages\n`);
+    yield* print(env, `ext2fs: ext2 revision ${sb.revision}, ${sb.blocksCount} blocks of ${bs} bytes, ${sb.inodesCount} inodes${sb.volumeName ? `, volume '${sb.volumeName}'` : ''}; page cache of ${cache.capacity} pages, ${granted} frames guaranteed\n`);
   }
   yield* physmem.onReclaim(env, self);
 

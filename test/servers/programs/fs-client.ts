@@ -18,7 +18,7 @@ import * as physmem from '../../../servers/physmem/client.ts';
 import { commandLineOptions, numberOption, print, program } from '../../../servers/runtime.ts';
 import * as task from '../../../servers/task/client.ts';
 import { threadSwitch } from '../../../libl4/syscalls.ts';
-import { refusal } from './common.ts';
+import { refusal, sleep } from './common.ts';
 
 const WINDOW = 0x20000000;
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
@@ -84,6 +84,7 @@ export default program(function* fsClient(env: ProgramEnv, args: string): Op<num
     const container = yield* physmem.create(env, { frames });
     yield* physmem.map(env, container, 0, frames, WINDOW, Rights.ReadWrite);
     let reading = true;
+    let stopped = false;
     let writes = 0;
     let refused = 0;
     yield* task.createThread(env, function* writer(tenv: ProgramEnv): Op<void> {
@@ -99,10 +100,13 @@ export default program(function* fsClient(env: ProgramEnv, args: string): Op<num
           yield* threadSwitch(tenv);
         }
       }
+      stopped = true;
     });
     const before = yield* fs.stats(env);
     const got = yield* refusal(fs.read(env, file, 0, chunk, container));
     reading = false;
+    // The writer stops before the container goes.
+    while (!stopped) yield* sleep(env, 100);
     const after = yield* fs.stats(env);
     yield* say(`hostile read ${got}; the writer wrote ${writes > 0 ? 'some' : 'no'} words, ${refused > 0 ? 'some' : 'no'} maps refused; version failures ${after.versionFailures - before.versionFailures}; cached pages ${before.cachedPages} -> ${after.cachedPages}`);
     yield* physmem.destroy(env, container);
