@@ -69,6 +69,11 @@ export class Frames {
   private *reallocate(env: ProgramEnv, index: number): Op<boolean> {
     yield* physmem.request(env, PhysmemOp.Deallocate, [this.container, index, 1]);
     this.committed--;
+    return yield* this.allocate(env, index);
+  }
+
+  /** Allocates frame `index` of the container; false (and `index` a hole) when physmem has none. */
+  private *allocate(env: ProgramEnv, index: number): Op<boolean> {
     try {
       yield* physmem.request(env, PhysmemOp.Allocate, [this.container, index, 1, 0, 0]);
     } catch (error) {
@@ -84,14 +89,7 @@ export class Frames {
   *grow(env: ProgramEnv): Op<boolean> {
     if (this.committed >= this.guarantee + this.extraLimit) return false;
     const index = this.holes.length > 0 ? this.holes.pop()! : this.next++;
-    try {
-      yield* physmem.request(env, PhysmemOp.Allocate, [this.container, index, 1, 0, 0]);
-    } catch (error) {
-      if (!(error instanceof physmem.PhysmemError) || error.code !== 'ENOMEM') throw error;
-      this.holes.push(index);
-      return false;
-    }
-    this.committed++;
+    if (!(yield* this.allocate(env, index))) return false;
     this.clean.push(index);
     return true;
   }

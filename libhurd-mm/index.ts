@@ -30,11 +30,13 @@ import * as task from '../servers/task/client.ts';
 import { CentralClient } from './central.ts';
 import { Frames } from './frames.ts';
 import { Pager, REQUEST_TAG, unmapRange, usePager } from './pager.ts';
+import { publish, snapshot } from './introspect.ts';
 import { isPolicy } from './policies.ts';
 import type { Request } from './protocol.ts';
 import { ADVICE, MMAP_BASE, MMAP_TOP, MmError, PAGE, type Advice, type MmapOptions, type MmStats, type PagerOptions } from './types.ts';
 
 export type { Advice, Candidate, Kind, MmapOptions, MmStats, PagerOptions, Policy, PolicyFunction, PolicyName } from './types.ts';
+export type { MmSnapshot, RegionSnapshot, TaskMemorySnapshot } from './introspect.ts';
 export { MEMORY_FAILURE_STATUS, MMAP_BASE, MMAP_TOP, MmError, SEGFAULT_STATUS } from './types.ts';
 
 /** What startPager set up. */
@@ -54,6 +56,9 @@ export const CENTRAL_PAGER_NAME = 'central-pager';
  * every task made from the same module, so the task id is the key.
  */
 const pagers = new Map<number, Pager | CentralClient>();
+
+// The debugger's view of these pagers (`regions TASK`; introspect.ts).
+publish(() => snapshot(pagers));
 
 function* taskOf(env: ProgramEnv): Op<number> {
   return (yield* readTcr(env, TCR_MY_GLOBAL_ID)) & 0x3fff;

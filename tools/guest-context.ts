@@ -145,6 +145,12 @@ export interface GuestModule {
   readonly exports: unknown;
   /** Runs `fn` (a call into the module from outside) without counting its steps against the budget. */
   readonly unbounded: <T>(fn: () => T) => T;
+  /**
+   * What the module's code published on its global object under Symbol.for(key) (a library
+   * linked into the module publishes its introspection there: libhurd-mm/introspect.ts), or
+   * undefined. Reading it runs none of the module's code unless it defined a getter.
+   */
+  readonly published: (key: string) => unknown;
 }
 
 /** evaluateInGuestContext, also giving the way to call into the module outside its step budget. */
@@ -169,7 +175,9 @@ export function evaluateGuestModule(code: string, options: GuestOptions): GuestM
     filename: `${options.name}.js`,
     lineOffset: -1,
   }) as (step: () => void, caught: () => void) => unknown;
-  return { exports: body(step, caught), unbounded };
+  const global = runInContext('globalThis', context) as Record<symbol, unknown>;
+  const published = (key: string): unknown => unbounded(() => global[Symbol.for(key)]);
+  return { exports: body(step, caught), unbounded, published };
 }
 
 /** FNV-1a of the name: each module's Math.random has a sequence of its own, the same every run. */

@@ -31,6 +31,7 @@ import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kern
 import type { ProgramBody } from '../libl4/abi.ts';
 import { evaluateGuestModule } from './guest-context.ts';
 import { InstrumentError } from './instrument.ts';
+import { INTROSPECTION_KEY } from '../libhurd-mm/introspect.ts';
 import { COMMAND_LINE_BYTES, ModuleKind, NAME_BYTES, parseImage, type ParsedModule } from './image.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
@@ -142,7 +143,8 @@ export interface BootResult {
   readonly kernel: Kernel;
   /**
    * What a module's `introspect` export returns now (physmem exports one: a snapshot of its
-   * containers and frames), or undefined when the module has none. For the debugger and the
+   * containers and frames), or else what a library linked into it published (libhurd-mm: its
+   * pagers' regions and pages), or undefined when the module has neither. For the debugger and the
    * tests: it reads the server's state without running anything on the machine.
    */
   readonly introspect: (module: string) => unknown;
@@ -279,8 +281,11 @@ export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedI
   const introspect = (name: string): unknown => {
     const module = modules.find((m) => m.name === name);
     const evaluated = module ? exportsOf.get(module) : undefined;
-    const hook = evaluated?.introspect;
-    return typeof hook === 'function' ? evaluated!.unbounded(() => (hook as () => unknown)()) : undefined;
+    if (!evaluated) return undefined;
+    // The module's own `introspect` export (physmem's), else what a library linked into it
+    // published (libhurd-mm's pagers).
+    const hook = typeof evaluated.introspect === 'function' ? evaluated.introspect : evaluated.published(INTROSPECTION_KEY);
+    return typeof hook === 'function' ? evaluated.unbounded(() => (hook as () => unknown)()) : undefined;
   };
   options.onStart?.({ machine, kernel, introspect });
   const loadedModules: LoadedModule[] = placed.map(({ module, base }) => ({
@@ -351,6 +356,7 @@ interface Evaluated {
   readonly Kernel: unknown;
   readonly introspect: unknown;
   readonly unbounded: <T>(fn: () => T) => T;
+  readonly published: (key: string) => unknown;
 }
 
 /** Runs a bundle in a guest context of its own (tools/guest-context.ts) and returns what it exported. */
@@ -367,7 +373,7 @@ function evaluateBundle(module: ParsedModule, machine: Machine, stallSteps: numb
     if (exported === null || typeof exported !== 'object') throw new LoadError(`module ${module.name}: its bundle exported nothing`);
     // Read the exports the loader uses here: they are the bundle's getters, code that may throw.
     const { default: body, Kernel, introspect } = exported as Record<string, unknown>;
-    return { default: body, Kernel, introspect, unbounded: evaluated.unbounded };
+    return { default: body, Kernel, introspect, unbounded: evaluated.unbounded, published: evaluated.published };
   } catch (error) {
     if (error instanceof LoadError) throw error;
     if (error instanceof InstrumentError) throw new LoadError(`module ${module.name}: ${error.message}`);

@@ -141,7 +141,7 @@ describe('breakpoints stop where the trace says', () => {
 
 describe('mistakes', () => {
   it('every bad command is one line naming what is wrong, and the console goes on', () => {
-    const bad = ['frob', 'step 0', 'step x', 'until 1', 'break', 'break nothing', 'break thread', 'break label 0x10000', 'break ipc if colour red', 'watch 1:', 'watch 77:0x1000', 'watch phys', 'delete 42', 'enable', 'x', 'x 1:zz', 'x/q 1:0', 'xp 0xffffffff 16', 'page 9:0', 'tab', 'regs 9.9', 'mapping', 'containers x', 'regions', 'trace on', 'trace on colours', 'log', 'source /nonexistent/file', 'help frob', 'finish', 'counters some', 'info', 'info frob', 'goto', 'next'];
+    const bad = ['frob', 'step 0', 'step x', 'until 1', 'break', 'break nothing', 'break thread', 'break label 0x10000', 'break ipc if colour red', 'watch 1:', 'watch 77:0x1000', 'watch phys', 'delete 42', 'enable', 'x', 'x 1:zz', 'x/q 1:0', 'xp 0xffffffff 16', 'page 9:0', 'tab', 'regs 9.9', 'mapping', 'mapping 9:0', 'containers x', 'regions 1 2', 'regions x', 'trace on', 'trace on colours', 'log', 'source /nonexistent/file', 'help frob', 'finish', 'counters some', 'info', 'info frob', 'goto', 'next'];
     const { output } = drive(image, [...bad, 'echo still here']);
     const lines = output.split('\n');
     for (const command of bad) {

@@ -427,7 +427,7 @@ export class Console {
         if (args.length > 1) throw new CommandError(`unexpected '${args[1]}'`);
         return this.lines(showTlb(s, args[0]));
       case 'mapping':
-        if (args.length !== 1) throw new CommandError('mapping needs a physical ADDR');
+        if (args.length !== 1) throw new CommandError('mapping needs a physical ADDR or SPACE:ADDR');
         return this.lines(showMapping(s, args[0]));
       case 'frames':
         noArgs();
@@ -436,7 +436,7 @@ export class Console {
         if (args.length > 1) throw new CommandError(`unexpected '${args[1]}'`);
         return this.lines(showContainers(s, args[0]));
       case 'regions':
-        if (args.length !== 1) throw new CommandError('regions needs a TASK');
+        if (args.length > 1) throw new CommandError('regions takes one TASK at most');
         return this.lines(showRegions(s, args[0]));
       case 'trace':
         return this.trace(args);

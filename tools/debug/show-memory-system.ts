@@ -1,9 +1,10 @@
 // The Hurd's memory system as the console shows it: every physical frame by owner (`frames`),
-// physmem's containers (`containers`), and, once libhurd-mm exists, a task's regions
-// (`regions`). physmem's state comes from its `introspect` export (servers/physmem/snapshot.ts),
-// which the loader calls outside the module's step budget: reading it never changes the
-// machine. Frames nobody else claims are sigma0's, given out or not as the mapping database says.
+// physmem's containers (`containers`), and a self-paging task's regions (`regions`). physmem's
+// state comes from its `introspect` export (servers/physmem/snapshot.ts), a task's regions from
+// what its libhurd-mm published (libhurd-mm/introspect.ts); the loader calls both outside the
+// module's step budget, and neither changes anything: reading them never changes the machine. Frames nobody else claims are sigma0's, given out or not as the mapping database says.
 
+import type { MmSnapshot, TaskMemorySnapshot } from '../../libhurd-mm/introspect.ts';
 import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
 import { CommandError, hex32, parseNumber, table, threadName } from './format.ts';
 import type { MachineSession } from './machine-session.ts';
@@ -87,13 +88,49 @@ export function showContainers(session: MachineSession, taskText: string | undef
   return [...out, ...table(rows)];
 }
 
+/** Each program module's libhurd-mm pagers, as its introspection gives them. */
+function pagersOf(session: MachineSession): { module: string; tasks: readonly TaskMemorySnapshot[] }[] {
+  const found: { module: string; tasks: readonly TaskMemorySnapshot[] }[] = [];
+  for (const m of session.loaded.modules) {
+    if (m.kind !== 'program') continue;
+    const snapshot = session.loaded.introspect(m.name) as Partial<MmSnapshot> | undefined;
+    if (snapshot && typeof snapshot === 'object' && snapshot.kind === 'libhurd-mm' && Array.isArray(snapshot.tasks)) found.push({ module: m.name, tasks: snapshot.tasks });
+  }
+  return found;
+}
+
+function rightsLetters(rights: number): string {
+  return `${rights & 4 ? 'r' : '-'}${rights & 2 ? 'w' : '-'}${rights & 1 ? 'x' : '-'}`;
+}
+
 /**
- * `regions TASK`: a task's address-space regions, kept by libhurd-mm in the task. The place is
- * kept here; it shows them once libhurd-mm exports an introspection of its own (as physmem's
- * snapshot.ts does), which this image's modules do not.
+ * `regions TASK`: a task's address-space regions and the state of their pages, as the
+ * libhurd-mm linked into the task keeps them (libhurd-mm/introspect.ts). Without TASK: the
+ * tasks that page themselves or use the central pager.
  */
 export function showRegions(session: MachineSession, taskText: string | undefined): string[] {
-  parseNumber(taskText, 'a task', 0x3fff);
-  void session;
-  throw new CommandError("not available yet: a task's regions are libhurd-mm's, which has no introspection the debugger can read in this image");
+  const modules = pagersOf(session);
+  const all = modules.flatMap((m) => m.tasks.map((t) => ({ module: m.module, task: t })));
+  if (taskText === undefined) {
+    if (all.length === 0) return ['no task has started libhurd-mm in this image (yet)'];
+    return table([['task', 'module', 'pager', 'policy', 'thread', 'regions', 'resident'], ...all.map(({ module, task }) => [String(task.task), module, task.mode === 'self' ? 'self-paging' : 'central pager', task.policy || '-', task.thread ? threadName(task.thread) : '-', String(task.regions.length), task.mode === 'self' ? String(task.regions.reduce((n, r) => n + r.resident, 0)) : '-'])]);
+  }
+  const id = parseNumber(taskText, 'a task', 0x3fff);
+  const entry = all.find((e) => e.task.task === id);
+  if (!entry) throw new CommandError(`no task ${id} has started libhurd-mm${all.length ? ` (those that have: ${all.map((e) => e.task.task).join(', ')})` : ''}`);
+  const t = entry.task;
+  const out = [t.mode === 'self'
+    ? `task ${t.task} (${entry.module}): self-paging, policy ${t.policy}, pager thread ${threadName(t.thread)}, container ${t.container}`
+    : `task ${t.task} (${entry.module}): paged by the central pager (helper thread ${t.thread ? threadName(t.thread) : '-'}); the central pager keeps its pages`];
+  const s = t.stats;
+  if (s) {
+    out.push(`frames held ${s.framesHeld} (guaranteed ${s.guaranteed}, extra ${s.extra}), resident ${s.resident}`);
+    out.push(`faults ${s.faults}, zero fills ${s.zeroFills}, page-ins ${s.pageIns}, page-outs ${s.pageOuts}, evictions ${s.evictions}, discards ${s.discards}, prefetched ${s.prefetched}, reclaims ${s.reclaims}`);
+  }
+  if (t.regions.length === 0) return [...out, 'no regions'];
+  const rows = [['region', 'pages', 'rights', 'kind', 'policy', 'hint', 'resident', 'dirty', 'stored', 'discarded']];
+  for (const r of t.regions) {
+    rows.push([`${hex32(r.start)}-${hex32(r.end - 1)}`, String((r.end - r.start) / 4096), rightsLetters(r.rights), r.kind, r.policy || '-', r.sequential ? 'sequential' : '-', ...(t.mode === 'self' ? [String(r.resident), String(r.dirty), String(r.stored), String(r.discarded)] : ['-', '-', '-', '-'])]);
+  }
+  return [...out, ...table(rows)];
 }

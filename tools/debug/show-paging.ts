@@ -143,12 +143,25 @@ export function showTlb(session: MachineSession, addressText: string | undefined
 }
 
 export function showMapping(session: MachineSession, text: string | undefined): string[] {
-  const address = parseNumber(text, 'a physical address');
+  const colon = text?.indexOf(':') ?? -1;
+  let address: number;
+  let through = '';
+  if (text !== undefined && colon >= 0) {
+    // SPACE:ADDR: the frame that linear address maps to in that space, found without side effects.
+    const space = spaceArgument(session, text.slice(0, colon));
+    const linear = parseNumber(text.slice(colon + 1), 'an address');
+    const view = session.machine.cpu.peekIn(space.pageDirectory, linear, Access.Read, 0);
+    if (view.physical === null) return [`${spaceName(session, space)}, linear ${hex32(linear)}: not mapped, so in no frame's tree`];
+    address = view.physical;
+    through = `${spaceName(session, space)}, linear ${hex32(linear)}: `;
+  } else {
+    address = parseNumber(text, 'a physical address or SPACE:ADDR');
+  }
   const mdb = session.kernel.mdb;
   const root = mdb.lookup(-1, address);
-  if (!root) return [`frame ${hex32(address & ~0xfff)}: in no mapping tree (no space holds it)`];
+  if (!root) return [`${through}frame ${hex32(address & ~0xfff)}: in no mapping tree (no space holds it)`];
   const spaces = new Map(session.kernel.spaces.map((s) => [s.id, s] as const));
-  const out = [`frame ${hex32(root.frame)} (${root.log2Size === 12 ? '4 KiB' : '4 MiB'}), the root of its mapping tree:`];
+  const out = [`${through}frame ${hex32(root.frame)} (${root.log2Size === 12 ? '4 KiB' : '4 MiB'}), the root of its mapping tree:`];
   for (const node of mdb.subtree(root)) {
     if (node.space === -1) continue;
     const space = spaces.get(node.space);

@@ -8,24 +8,16 @@ import { TCR_MY_GLOBAL_ID, type Op, type ProgramEnv } from '../../../libl4/abi.t
 import { readTcr } from '../../../libl4/registers.ts';
 import { Rights } from '../../../libl4/fpage.ts';
 import * as mm from '../../../libhurd-mm/index.ts';
-import { ServerError } from '../../../servers/errno.ts';
 import * as physmem from '../../../servers/physmem/client.ts';
 import { commandLineOptions, print, program } from '../../../servers/runtime.ts';
 import * as task from '../../../servers/task/client.ts';
-import { answer, ask, hex, next, sleep } from './common.ts';
+import { answer, ask, hex, next, refusal, sleep } from './common.ts';
 import * as storeClient from '../../../servers/store/client.ts';
 
 const P = 4096;
 
-function* code(op: Op<unknown>): Op<string> {
-  try {
-    yield* op;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ServerError) return error.code;
-    throw error;
-  }
-}
+/** The POSIX name of what `op` threw, or 'ok'. */
+const code = refusal;
 
 /** Pages of [base, base + n pages) resident, as a string of 0 and 1. */
 function* residency(env: ProgramEnv, base: number, n: number): Op<string> {
