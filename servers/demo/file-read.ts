@@ -14,6 +14,7 @@ import * as deva from '../deva/client.ts';
 import * as fs from '../ext2fs/client.ts';
 import * as physmem from '../physmem/client.ts';
 import { commandLineOptions, decodeUtf8, numberOption, print, program } from '../runtime.ts';
+import { counted } from '../text.ts';
 
 /** Where the program maps its containers to read them. */
 const WINDOW = 0x20000000;
@@ -32,7 +33,7 @@ export default program(function* fileRead(env: ProgramEnv, args: string): Op<num
     const frames = Math.max(1, Math.ceil(Math.min(size, chunk) / fs.PAGE));
     // 1. The client supplies the memory.
     const container = yield* physmem.create(env, { frames });
-    yield* env.trace(`002 step 1: client: container_create(${frames} frames) => container ${container}`);
+    yield* env.trace(`002 step 1: client: container_create(${counted(frames, 'frame')}) => container ${container}`);
     let crc = 0;
     const kept = keep ? new Uint8Array(size) : null;
     for (let offset = 0; offset < size; offset += chunk) {

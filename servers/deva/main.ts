@@ -39,6 +39,7 @@ import { replyErrorName, rpc } from '../rpc.ts';
 import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 import { ServerLoop } from '../server-loop.ts';
 import { startupOf } from '../startup.ts';
+import { counted } from '../text.ts';
 import * as task from '../task/client.ts';
 import { WortelOp } from '../wortel-protocol.ts';
 import { Command, DISK_ID, ERROR_NAMES, MAX_DESCRIPTOR_BYTES, Register, SECTOR_BYTES, Status } from './controller.ts';
@@ -243,7 +244,7 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
     }
     const addresses = locked.addresses;
     let operations = 1;
-    yield* env.trace(`002 step 5: deva: lock_physical(container ${handle}, unmap others) => version ${locked.version}, ${addresses.length} frames`);
+    yield* env.trace(`002 step 5: deva: lock_physical(container ${handle}, unmap others) => version ${locked.version}, ${counted(addresses.length, 'frame')}`);
     let failure: { errno: number; why: string } | null = null;
     let moved = 0;
     try {
@@ -252,7 +253,7 @@ export function* driver(env: ProgramEnv, args: string, faults: DriverFaults = {}
       for (const command of commands) {
         const error = yield* run(kind, command);
         const outcome = error === 0 ? 'done' : error === 255 ? 'no interrupt' : error === 254 ? 'the disk is still busy' : (ERROR_NAMES[error] ?? `error ${error}`);
-        yield* env.trace(`002 step 6: deva: DMA ${verb} of sectors ${command.sector}-${command.sector + command.count - 1} in ${command.descriptors.length} ranges: ${outcome}`);
+        yield* env.trace(`002 step 6: deva: DMA ${verb} of sectors ${command.sector}-${command.sector + command.count - 1} in ${counted(command.descriptors.length, 'range')}: ${outcome}`);
         if (error !== 0) {
           counters.errors++;
           failure = { errno: Errno.EIO, why: error >= 254 ? outcome : `the disk reported ${outcome}` };

@@ -51,7 +51,7 @@ import { GATHER_PER_REQUEST } from '../physmem/protocol.ts';
 import { commandLineOptions, numberOption, print, program } from '../runtime.ts';
 import { ServerLoop } from '../server-loop.ts';
 import { startupOf } from '../startup.ts';
-import { decodeUtf8, encodeUtf8, packWords, unpackWords } from '../text.ts';
+import { counted as plural, decodeUtf8, encodeUtf8, packWords, unpackWords } from '../text.ts';
 import { EXTENTS_FLAG, FileMode, S_IFMT, type Inode } from './ext2.ts';
 import { PageCache, slotRuns } from './page-cache.ts';
 import { FS_STATS_KEYS, FsOp, NAME_BYTES_PER_REPLY, OpenFlag, PAGE, PATH_BYTES, type FsStats } from './protocol.ts';
@@ -120,7 +120,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
       if (pieces.length === 0) return;
       const runs: Run[] = pieces.map((p) => ({ sector: (ranges[p.index]!.offset + p.from) / SECTOR, sectors: p.length / SECTOR, offset: p.at }));
       let operations: number;
-      yield* env.trace(`ext2fs: metadata: device_read(container ${metadataShare.handle}, ${runs.length} runs)`);
+      yield* env.trace(`ext2fs: metadata: device_read(container ${metadataShare.handle}, ${plural(runs.length, 'run')})`);
       try {
         operations = (yield* deva.read(env, driver, metadataShare.handle, runs)).operations;
       } catch (error) {
@@ -280,7 +280,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
     }
     const counted = { operations: 0 };
     if (runs.length > 0) {
-      yield* env.trace(`002 step 4: ext2fs: device_read(container ${shared.handle}, ${blocks} blocks in ${runs.length} runs)`);
+      yield* env.trace(`002 step 4: ext2fs: device_read(container ${shared.handle}, ${plural(blocks, 'block')} in ${plural(runs.length, 'run')})`);
       try {
         yield* transfer('read', shared.handle, runs, counted);
       } finally {
@@ -307,7 +307,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
     if (version !== expected) yield* versionFailure(version, expected, handle, slots);
     missed.forEach((index, i) => cache.insert(inode.number, firstPage + index, first + i));
     stats.cachedPages = cache.size;
-    yield* env.trace(`002 step 8: ext2fs: container_copy_out(container ${handle}, page cache, private) => version ${version} = ${shared.version} + ${expected - shared.version} operations: ${missed.length} pages kept in the cache`);
+    yield* env.trace(`002 step 8: ext2fs: container_copy_out(container ${handle}, page cache, private) => version ${version} = ${shared.version} + ${expected - shared.version} operations: ${plural(missed.length, 'page')} kept in the cache`);
   }
 
   /** The version check failed: the copies are dropped and the read fails with EIO. */
@@ -356,7 +356,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
       yield* physmem.copyGather(env, cacheContainer, hits.slice(at, at + count).map((h) => h.slot), handle, hits[at]!.index);
       at += count;
     }
-    if (hits.length > 0) yield* env.trace(`002 step 8: ext2fs: ${hits.length} pages from the page cache: container_copy(page cache, container ${handle}, private), no disk access`);
+    if (hits.length > 0) yield* env.trace(`002 step 8: ext2fs: ${plural(hits.length, 'page')} from the page cache: container_copy(page cache, container ${handle}, private), no disk access`);
     stats.reads++;
     stats.cacheHits += hits.length;
     stats.cacheMisses += missed.length;
@@ -394,7 +394,7 @@ export function* fileServer(env: ProgramEnv, args: string): Op<number> {
     const dropped = cache.remove(inode.number, offset / PAGE, Math.floor((offset + length - 1) / PAGE));
     yield* freeSlots(dropped.map((d) => d.slot));
     stats.cachedPages = cache.size;
-    yield* env.trace(`ext2fs: device_write(container ${shared.handle}, ${numbers.length} blocks in ${runs.length} runs)`);
+    yield* env.trace(`ext2fs: device_write(container ${shared.handle}, ${plural(numbers.length, 'block')} in ${plural(runs.length, 'run')})`);
     yield* transfer('write', shared.handle, runs, counted);
     const version = (yield* physmem.info(env, handle)).version;
     const expected = shared.version + counted.operations;
