@@ -5,7 +5,9 @@
 //
 //   raise(line)          a device's edge: the line's request bit is set (a second edge before the
 //                        request is acknowledged is merged into it, as on the 8259A)
-//   raiseAt(line, cycle) a device's edge at a later cycle (a transfer that completes then)
+//   raiseAt(line, cycle) a device's edge at a later cycle (a transfer that completes then); the
+//                        device may give an action that runs just before the edge is latched
+//                        (the disk moves its data then)
 //   mask / unmask        the mask register: a masked request stays latched until unmasked
 //   pending(now)         requests that are raised and unmasked, as a bit mask (bit n: line n)
 //   acknowledge(line)    the CPU's INTA for the line: its request bit is cleared
@@ -26,6 +28,7 @@ interface ScheduledRaise {
   readonly cycle: number;
   readonly line: number;
   readonly sequence: number;
+  readonly action: (() => void) | null;
 }
 
 export class InterruptController {
@@ -52,11 +55,14 @@ export class InterruptController {
     if (!(this.masks & (1 << line))) this.timer.wake(-Infinity);
   }
 
-  /** A device will raise `line` at cycle `cycle` (raises at one cycle keep their order). */
-  raiseAt(line: number, cycle: number): void {
+  /**
+   * A device will raise `line` at cycle `cycle` (raises at one cycle keep their order); `action`,
+   * if given, runs when the raise is taken, before its request is latched.
+   */
+  raiseAt(line: number, cycle: number, action?: () => void): void {
     this.check(line);
     if (!(typeof cycle === 'number' && !Number.isNaN(cycle))) throw new RangeError(`raiseAt needs a cycle count, got ${String(cycle)}`);
-    const entry = { cycle, line, sequence: this.sequence++ };
+    const entry = { cycle, line, sequence: this.sequence++, action: action ?? null };
     let i = this.scheduled.length;
     while (i > 0 && this.scheduled[i - 1]!.cycle > cycle) i--;
     this.scheduled.splice(i, 0, entry);
@@ -89,7 +95,8 @@ export class InterruptController {
   pending(now: number): number {
     const scheduled = this.scheduled;
     while (scheduled.length > 0 && scheduled[0]!.cycle <= now) {
-      const { line } = scheduled.shift()!;
+      const { line, action } = scheduled.shift()!;
+      action?.();
       this.raised[line]!++;
       this.requests |= 1 << line;
     }

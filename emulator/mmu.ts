@@ -826,7 +826,8 @@ export class Mmu {
   /** The stale-translation check for one hit on `slot`. */
   private checkHit(tlb: Tlb, slot: number, linear: number, kind: AccessKind, cpl: Cpl): void {
     const flags = tlb.flags[slot];
-    const cachedPhysical = tlb.physical(slot, linear) & ~0xfff;
+    // Unsigned: a frame at or above 2 GiB (a device page) compares as the walk gives it.
+    const cachedPhysical = (tlb.physical(slot, linear) & ~0xfff) >>> 0;
     // A supervisor read is refused by no permission: the walk reports only what the tables map.
     const error = this.walk(linear, Access.Read, 0, false);
     let current: StaleTranslation['current'] = null;

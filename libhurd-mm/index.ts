@@ -171,6 +171,14 @@ export function* mmap(env: ProgramEnv, options: MmapOptions): Op<number> {
   if (options.policy !== undefined && !isPolicy(options.policy)) throw new MmError('EINVAL', `no policy ${String(options.policy)}`);
   if (!Number.isSafeInteger(options.size) || options.size <= 0 || options.size > MMAP_TOP) throw new MmError('EINVAL', `a size of ${String(options.size)} bytes`);
   if (options.address !== undefined) checkRange(options.address, options.size);
+  if (options.file !== undefined) {
+    if (rights !== Rights.Read) throw new MmError('EINVAL', 'a file is mapped read-only (rights: Rights.Read)');
+    if (options.kind !== undefined && options.kind !== 'anonymous') throw new MmError('EINVAL', `a file region has no kind ${String(options.kind)}`);
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE !== 0) throw new MmError('EINVAL', `a file offset of ${String(offset)} (a multiple of ${PAGE})`);
+    if (pager instanceof CentralClient) throw new MmError('ENOSYS', 'the central pager maps no files');
+    return (yield* ask(env, pager, { op: 'mmap', size: options.size, rights, kind, policy: options.policy, address: options.address, file: options.file >>> 0, offset }))!;
+  }
   if (pager instanceof CentralClient) return yield* pager.mmap(env, Math.ceil(options.size / PAGE) * PAGE, rights, kind, options.address);
   return (yield* ask(env, pager, { op: 'mmap', size: options.size, rights, kind, policy: options.policy, address: options.address }))!;
 }

@@ -37,6 +37,7 @@ import { timeout } from '../libl4/timeout.ts';
 import { print } from '../servers/console.ts';
 import { mappingAt } from '../servers/container-mappings.ts';
 import { errorName, ServerError } from '../servers/errno.ts';
+import * as fs from '../servers/ext2fs/client.ts';
 import * as physmem from '../servers/physmem/client.ts';
 import { PhysmemNotice, PhysmemOp } from '../servers/physmem/protocol.ts';
 import { MODULE_BASE, STARTUP_PAGE, startupOf, type Startup } from '../servers/startup.ts';
@@ -46,7 +47,7 @@ import { Frames } from './frames.ts';
 import { Page } from './page.ts';
 import { chooseVictim, isPolicy, makeScope, seededRandom, STATUS_BATCH, type ChoiceContext, type PolicyScope } from './policies.ts';
 import { MM_REQUEST, type Request } from './protocol.ts';
-import { Region, RegionMap } from './regions.ts';
+import { Region, RegionMap, type FileBacking } from './regions.ts';
 import { ADVICE, emptyStats, MEMORY_FAILURE_STATUS, MMAP_BASE, MMAP_TOP, MmError, PAGE, SEGFAULT_STATUS, type MmStats, type Policy } from './types.ts';
 
 /** Pages a fault in a sequential region brings in after the faulting one. */
@@ -73,6 +74,8 @@ export class Pager {
   local = -1;
   /** Faults served: the pager's clock for ages. */
   private now = 0;
+  /** The one-frame container file pages are read into (0: none yet). */
+  private scratch = 0;
   private env!: ProgramEnv;
   private readonly random: (n: number) => number;
   private readonly context: ChoiceContext;
@@ -265,6 +268,7 @@ export class Pager {
    * already resident is only mapped again. Prefetching does not count as a fault's fill.
    */
   private *bringIn(at: number, region: Region, prefetch: boolean): Op<void> {
+    if (region.file) return yield* this.fileIn(at, region.file, region.start, prefetch);
     let page = this.pages.get(at);
     if (page && page.index >= 0) {
       if (page.mapped !== 0) {
@@ -313,6 +317,48 @@ export class Pager {
       throw error;
     } finally {
       page.pins--;
+    }
+  }
+
+  /**
+   * A page of a file region: read through the file server into the pager's scratch container
+   * (002's flow, or a copy-on-write copy of the file server's cache frame when it holds the
+   * page), copied copy-on-write into the region's container, and mapped read-only. So every
+   * task that maps the file shares the cache's frames until someone writes the file. The
+   * scratch container takes the driver's lock (which makes its frame its own) so the region's
+   * frames keep their sharing.
+   */
+  private *fileIn(at: number, file: FileBacking, start: number, prefetch: boolean): Op<void> {
+    const page = (at - start) / PAGE;
+    const index = file.base + page;
+    if (!file.resident.has(index)) {
+      if (this.scratch === 0) this.scratch = yield* physmem.create(this.env, { frames: 1 });
+      let got: number;
+      try {
+        got = yield* fs.read(this.env, file.file, file.offset + page * PAGE, PAGE, this.scratch);
+      } catch (error) {
+        throw new MemoryFailure(`cannot read page 0x${at.toString(16)} of file ${file.file}: ${describe(error)}`);
+      }
+      if (got === 0) throw new MemoryFailure(`0x${at.toString(16)} is past the end of file ${file.file}`);
+      yield* physmem.copy(this.env, this.scratch, 0, file.container, index, 1);
+      file.resident.add(index);
+      this.counters.pageIns++;
+      if (prefetch) this.counters.prefetched++;
+    } else if (prefetch) return;
+    else this.counters.remaps++;
+    yield* mapFrames(this.env, file.container, index, 1, at, Rights.Read);
+  }
+
+  /** A file region goes: its pages are unmapped and their frames freed. */
+  private *dropFile(region: Region): Op<void> {
+    const file = region.file!;
+    yield* unmapRange(this.env, region.start, region.end);
+    const first = file.base;
+    const last = file.base + region.pages;
+    for (const index of [...file.resident].sort((a, b) => a - b)) {
+      if (index < first || index >= last) continue;
+      yield* physmem.deallocate(this.env, file.container, index, 1);
+      file.resident.delete(index);
     }
   }
 
@@ -411,6 +457,20 @@ export class Pager {
     }
   }
 
+  /** Does [start, end) touch a file region? */
+  private touchesFile(start: number, end: number): boolean {
+    for (let at = start; at < end; ) {
+      const region = this.regions.find(at);
+      if (!region) {
+        at += PAGE;
+        continue;
+      }
+      if (region.file) return true;
+      at = region.end;
+    }
+    return false;
+  }
+
   /** Reads and resets the referenced and dirty bits of mapped pages (Unmap with no rights). */
   *readStatus(pages: readonly Page[]): Op<void> {
     for (let at = 0; at < pages.length; at += STATUS_BATCH) {
@@ -450,7 +510,7 @@ export class Pager {
   private *serve(request: Request): Op<void> {
     switch (request.op) {
       case 'mmap':
-        request.result = yield* this.mmap(request.size, request.rights, request.kind, request.policy, request.address);
+        request.result = yield* this.mmap(request.size, request.rights, request.kind, request.policy, request.address, request.file, request.offset);
         return;
       case 'munmap':
         yield* this.munmap(request.address, request.size);
@@ -473,7 +533,7 @@ export class Pager {
     ];
   }
 
-  *mmap(size: number, rights: number, kind: 'anonymous' | 'discardable', policy: Policy | undefined, address: number | undefined): Op<number> {
+  *mmap(size: number, rights: number, kind: 'anonymous' | 'discardable', policy: Policy | undefined, address: number | undefined, file?: number, offset = 0): Op<number> {
     const length = pageRange(size);
     checkRights(rights);
     if (kind !== 'anonymous' && kind !== 'discardable') throw new MmError('EINVAL', `no kind ${String(kind)}: anonymous or discardable`);
@@ -493,6 +553,13 @@ export class Pager {
       if (start < MMAP_BASE) yield* unmapRange(this.env, start, start + length);
     }
     const region = new Region(start, start + length, rights, kind, policy, false, policy === undefined ? null : makeScope(policy, 1));
+    if (file !== undefined) {
+      // The file's pages get frames of a container of their own (not the task's budget: they
+      // are clean copies of the file server's cache frames, dropped with the region).
+      const { size: fileSize } = yield* fs.stat(this.env, file);
+      if (offset >= fileSize) throw new MmError('EINVAL', `offset ${offset} is past the end of the file (${fileSize} bytes)`);
+      region.file = { file, offset, container: yield* physmem.create(this.env), base: 0, resident: new Set() };
+    }
     this.regions.insert(region);
     this.regions.join(start, start + length);
     return start;
@@ -502,6 +569,7 @@ export class Pager {
     const [start, end] = range(address, size);
     const inside = this.regions.carve(start, end);
     yield* this.drop(start, end, true);
+    for (const region of inside) if (region.file) yield* this.dropFile(region);
     this.regions.remove(inside);
   }
 
@@ -545,6 +613,7 @@ export class Pager {
     const [start, end] = range(address, size);
     checkRights(rights);
     if (!this.regions.covers(start, end)) throw new MmError('ENOMEM', `0x${start.toString(16)} + ${end - start} is not all mapped`);
+    if (this.touchesFile(start, end)) throw new MmError('EINVAL', 'a file region keeps its rights (read-only)');
     for (const region of this.regions.carve(start, end)) region.rights = rights;
     this.regions.join(start, end);
     // Mappings keep at most the new rights (a raise takes effect at the next fault).
@@ -571,6 +640,7 @@ export class Pager {
     const [start, end] = range(address, size);
     if (!ADVICE.includes(advice as never)) throw new MmError('EINVAL', `no advice ${advice}: ${ADVICE.join(', ')}`);
     if (!this.regions.covers(start, end)) throw new MmError('ENOMEM', `0x${start.toString(16)} + ${end - start} is not all mapped`);
+    if (this.touchesFile(start, end)) throw new MmError('EINVAL', 'no advice for file regions');
     switch (advice) {
       case 'normal':
       case 'sequential':

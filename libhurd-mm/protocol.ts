@@ -15,7 +15,7 @@ interface Outcome {
 
 export type Request = Outcome &
   (
-    | { readonly op: 'mmap'; readonly size: number; readonly rights: number; readonly kind: Kind; readonly policy: Policy | undefined; readonly address: number | undefined }
+    | { readonly op: 'mmap'; readonly size: number; readonly rights: number; readonly kind: Kind; readonly policy: Policy | undefined; readonly address: number | undefined; readonly file?: number; readonly offset?: number }
     | { readonly op: 'munmap'; readonly address: number; readonly size: number }
     | { readonly op: 'mprotect'; readonly address: number; readonly size: number; readonly rights: number }
     | { readonly op: 'madvise'; readonly address: number; readonly size: number; readonly advice: string }

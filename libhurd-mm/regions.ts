@@ -11,7 +11,23 @@
 import type { PolicyScope } from './policies.ts';
 import { PAGE, type Kind, type Policy } from './types.ts';
 
+/**
+ * What a file-backed region shows: file `file` of the file server from byte `offset` (at the
+ * region's start), its pages in frames `base` on of `container` (a container of the pager's
+ * own, one per mmap: the pieces of a split region share it), `resident` the indices filled.
+ */
+export interface FileBacking {
+  readonly file: number;
+  readonly offset: number;
+  readonly container: number;
+  readonly base: number;
+  readonly resident: Set<number>;
+}
+
 export class Region {
+  /** The file it shows (null: anonymous or discardable memory). */
+  file: FileBacking | null = null;
+
   constructor(
     public start: number,
     public end: number,
@@ -30,7 +46,8 @@ export class Region {
 
   /** Same attributes: joining the two would change nothing a program can observe. */
   sameAs(other: Region): boolean {
-    return this.rights === other.rights && this.kind === other.kind && this.policy === other.policy && this.sequential === other.sequential;
+    // File regions are never joined (each keeps its file and offset).
+    return this.file === null && other.file === null && this.rights === other.rights && this.kind === other.kind && this.policy === other.policy && this.sequential === other.sequential;
   }
 }
 
@@ -127,6 +144,8 @@ export class RegionMap {
     const region = this.find(address);
     if (!region || region.start === address) return;
     const right = new Region(address, region.end, region.rights, region.kind, region.policy, region.sequential, null);
+    const file = region.file;
+    if (file) right.file = { ...file, offset: file.offset + (address - region.start), base: file.base + (address - region.start) / PAGE };
     region.end = address;
     this.list.splice(this.list.indexOf(region) + 1, 0, right);
     this.hooks.onSplit(region, right);

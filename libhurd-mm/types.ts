@@ -49,6 +49,12 @@ export interface MmapOptions {
   readonly policy?: Policy;
   /** A fixed, page-aligned address (default: the pager picks one). */
   readonly address?: number;
+  /**
+   * A file of the file server (servers/ext2fs/client.ts's open): the region shows its bytes
+   * from `offset` (a multiple of 4096), read-only, paged in through the file server.
+   */
+  readonly file?: number;
+  readonly offset?: number;
 }
 
 /**

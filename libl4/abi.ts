@@ -253,6 +253,12 @@ export interface ProgramEnv {
   /** Kernel-debugger output: writes `text` to the console. */
   print(text: string): Op<void>;
   /**
+   * A trace point (as L4Ka::Pistachio's user-level trace-buffer records): when the kernel is
+   * traced, a `user` trace event with `text` (`l4hurd boot --trace user`); nothing otherwise.
+   * Costs no cycles either way, so a run traced and one not are the same run.
+   */
+  trace(text: string): Op<void>;
+  /**
    * Stops the machine with exit `status` (the value `l4hurd boot` exits with). Only threads of
    * the root task's or sigma0's space may; any other thread is halted. (Not X.2: the stand-in
    * for a power-off device the root task would drive.)

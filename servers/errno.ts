@@ -15,9 +15,17 @@ export const Errno = {
   EAGAIN: 11,
   ENOMEM: 12,
   EBUSY: 16,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
   EINVAL: 22,
+  EMFILE: 24,
+  EFBIG: 27,
   ENOSPC: 28,
+  EROFS: 30,
+  ENAMETOOLONG: 36,
   ENOSYS: 38,
+  ELOOP: 40,
 } as const;
 export type ErrorName = keyof typeof Errno;
 

@@ -11,7 +11,9 @@
 // Requests are idempotent: a page already owned by the requesting thread is handed out again.
 // sigma0 sees only thread ids, so ownership is per requesting thread. Memory it does not own
 // (the kernel's, outside RAM) or owned by another thread gets a nil fpage. Boot-loader memory
-// (the boot modules) is handed out by exact address only, never as "any page". A malformed
+// (the boot modules) and dedicated memory (a device's registers, as L4Ka::Pistachio's sigma0
+// keeps it apart from conventional memory) are handed out by exact address only, never as
+// "any page": the root task takes a device's page and gives it to its driver. A malformed
 // request (wrong label, wrong word count, typed items) gets no reply at all.
 //
 // sigma0 reads its own space 1:1: the kernel maps physical memory into it on demand.
@@ -35,6 +37,7 @@ const MAP_ITEM = 0x8;
 const KIP_MEMORY_INFO = 0x54;
 const KIP_MAGIC = 0x4be6344c;
 const CONVENTIONAL = 1;
+const DEDICATED = 3;
 const SHARED = 4;
 /** Boot-loader memory (the boot modules and boot information): handed out by exact address only. */
 const BOOT = 0xe;
@@ -66,7 +69,7 @@ export function* sigma0(env: ProgramEnv): Op<void> {
   yield* env.print(`sigma0: ${(free * PAGE) / 1024} KiB of conventional memory to hand out\n`);
   const available = (page: number, exact: boolean): boolean => {
     const type = regionType(regions, page);
-    return type === CONVENTIONAL || type === SHARED || (exact && type === BOOT);
+    return type === CONVENTIONAL || type === SHARED || (exact && (type === BOOT || type === DEDICATED));
   };
   const owners: Owners = new Map();
   let nextFree = 0;

@@ -55,3 +55,8 @@ export function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return decodeUtf8(end < 0 ? bytes : bytes.subarray(0, end));
 }
+
+/** `count` and the noun, plural unless the count is 1 ("1 frame", "16 frames"). */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -36,8 +36,9 @@ import { globalId } from '../libl4/thread-id.ts';
 import { printText } from './console.ts';
 import { MODULE_BASE, STARTUP_PAGE, startupWords, type Startup } from './startup.ts';
 import { DEATH_CAUSE_NAMES, DeathCause } from './task/protocol.ts';
+import { Errno } from './errno.ts';
 import { cString, encodeUtf8, packWords } from './text.ts';
-import { BOOT_COMMAND_LINE_WORDS, BOOT_NAME_WORDS, WortelOp } from './wortel-protocol.ts';
+import { BOOT_COMMAND_LINE_WORDS, BOOT_NAME_WORDS, DEVICE_DRIVERS, DEVICE_LINE_OFFSET, WortelOp } from './wortel-protocol.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
 export const BOOT_ENTRY_SIZE = 128;
@@ -50,6 +51,10 @@ const BOOT_INFO_WINDOW = 0x20000000;
 const MODULE_WINDOW = 0x30000000;
 const ANON_WINDOW = 0x60000000;
 const STARTUP_WINDOW = 0x5ff00000;
+/** Where wortel holds the devices' register pages. */
+const DEVICE_WINDOW = 0x50000000;
+const KIP_MEMORY_INFO = 0x54;
+const MEMORY_DEDICATED = 3;
 /** Thread numbers of the programs' first threads: 1000 + their place among the programs. */
 const FIRST_PROGRAM_THREAD = 1000;
 /** The Hurd's servers, in the order wortel starts them, with their task ids. */
@@ -60,7 +65,16 @@ const SYSTEM_SERVERS = [
 ] as const;
 const PAGE = 4096;
 /** Boot programs that serve the other programs until the machine stops: not waited for. */
-const SERVICES: readonly string[] = ['store', 'central-pager'];
+const SERVICES: readonly string[] = ['store', 'central-pager', 'deva', 'ext2fs'];
+
+/** A device found in the KIP's dedicated memory. */
+interface Device {
+  readonly id: number;
+  /** Its register page's physical address, and where wortel holds it. */
+  readonly physical: number;
+  readonly window: number;
+  readonly line: number;
+}
 
 interface BootModule {
   readonly name: string;
@@ -212,6 +226,9 @@ export function* wortel(env: ProgramEnv): Op<void> {
     yield* env.print(`wortel: ${program.module.name} ${how}\n`);
   };
 
+  /** The devices wortel found, once the first driver asked (probeDevices). */
+  let devices: Device[] | null = null;
+
   // Serve until every boot program has ended.
   let from = 0;
   let reply = false;
@@ -233,6 +250,11 @@ export function* wortel(env: ProgramEnv): Op<void> {
       continue;
     }
     if (from === taskThread && from !== 0 && (yield* taskServerRequest(label, word))) {
+      reply = true;
+      continue;
+    }
+    if (label === WortelOp.Device && hurd) {
+      yield* deviceRequest(from, word);
       reply = true;
       continue;
     }
@@ -278,6 +300,40 @@ export function* wortel(env: ProgramEnv): Op<void> {
     const [item0, item1] = mapItem(page, fpage(source, 12, rights));
     yield* env.writeWords(mr(0), [2 << 6, item0, item1]);
     reply = true;
+  }
+
+  /** The devices in the KIP's dedicated memory, taken from sigma0 (once). */
+  function* probeDevices(): Op<Device[]> {
+    if (devices) return devices;
+    devices = [];
+    const info = yield* env.read32(kip! + KIP_MEMORY_INFO);
+    for (let i = 0; i < (info & 0xffff); i++) {
+      const [low, high] = yield* env.readWords(kip! + (info >>> 16) + i * 8, 2);
+      if ((low! & 0xf) !== MEMORY_DEDICATED || low! & 0x200) continue;
+      const base = (low! & ~0xfff) >>> 0;
+      const window = DEVICE_WINDOW + devices.length * PAGE;
+      if (((high! & ~0x3ff) >>> 0) < base || !(yield* fromSigma0(fpage(base, 12), fpage(window, 12)))) continue;
+      devices.push({ id: yield* env.read32(window), physical: base, window, line: yield* env.read32(window + DEVICE_LINE_OFFSET) });
+    }
+    return devices;
+  }
+
+  /** A driver asks for its device (WortelOp.Device): the reply is loaded. */
+  function* deviceRequest(from: number, word: (i: number) => number): Op<void> {
+    const refuse = (errno: number): Op<void> => env.writeWords(mr(0), [errno << 16]);
+    const task = from & 0x3fff;
+    const driver = bootPrograms.find((p) => p.task === task && p.status === null);
+    const id = word(0);
+    const handler = word(1);
+    if (!driver || DEVICE_DRIVERS[id] !== driver.module.name || (handler & 0x3fff) !== task) return yield* refuse(Errno.EPERM);
+    const device = (yield* probeDevices()).find((d) => d.id === id);
+    if (!device) return yield* refuse(Errno.ENODEV);
+    const irq = globalId(device.line, 1);
+    const [ok] = yield* env.syscall(Syscall.ThreadControl, [irq, irq, 0, handler, 0xffffffff]);
+    if (!ok) return yield* refuse(Errno.EBUSY);
+    yield* env.print(`wortel: ${driver.module.name} drives device 0x${device.id.toString(16)} at 0x${device.physical.toString(16)}, interrupt ${device.line}\n`);
+    const [item0, item1] = mapItem(0, fpage(device.window, 12, Rights.ReadWrite));
+    yield* env.writeWords(mr(0), [(2 << 6) | 3, device.physical, device.line, 1, item0, item1]);
   }
 
   /** A request of the task server; true when it was one (its reply is loaded). */

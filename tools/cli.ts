@@ -11,14 +11,16 @@ import { PROFILES } from '../emulator/profiles.ts';
 import type { TraceKind } from '../kernel/kernel.ts';
 import { UsageError, helpText, parseCommand, synopsisLine, type CommandSpec, type OptionSpec } from './args.ts';
 import { benchHealth, runBootBenchmarks, runKernelBenchmarks, runMachineBenchmarks, runProgramBenchmarks } from './bench.ts';
+import { runFileReadBenchmarks } from './bench-fileread.ts';
 import { runPhysmemBenchmarks } from './bench-physmem.ts';
 import { runDebugBenchmarks } from './bench-debug.ts';
 import { runSelfPagingBenchmarks } from './bench-selfpaging.ts';
 import { formatCompare, runCompare } from './compare.ts';
 import { BuildError, buildImage, buildModules, readConfig, type ModuleConfig } from './build.ts';
-import { bootContained } from './contained.ts';
+import { bootContained, type DiskRequest } from './contained.ts';
 import { STOP_KINDS } from './debug/event-log.ts';
 import { DebugHost } from './debug/host.ts';
+import { FileDisk } from './disk-file.ts';
 import { runDemo } from './demo.ts';
 import { reportFailure } from './failures.ts';
 import { readInputFile } from './files.ts';
@@ -28,11 +30,16 @@ import { writeOut } from './output.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_CONFIG = join(ROOT, 'images/default.json');
 const DEFAULT_IMAGE = join(ROOT, 'dist/default.img');
-const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt'];
+const TRACE_KINDS: readonly TraceKind[] = ['syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt', 'user'];
 const DEFAULT_RAM = 64 * 1024 * 1024;
 const DEFAULT_HOST_MEMORY = 2 * 1024 * 1024 * 1024;
 /** The programs of the default image that `run` boots with a user's program: the system servers. */
 const SYSTEM_PROGRAMS = ['physmem', 'task', 'policy'];
+/** What `run --disk` adds to them: the disk driver and the file server. */
+const DISK_PROGRAMS: readonly ModuleConfig[] = [
+  { name: 'deva', kind: 'program', entry: join(ROOT, 'servers/deva/main.ts') },
+  { name: 'ext2fs', kind: 'program', entry: join(ROOT, 'servers/ext2fs/main.ts') },
+];
 
 const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   ram: { type: 'string', value: 'SIZE', help: 'RAM of the machine: bytes, or a number with K, M or G (default 64M)' },
@@ -41,6 +48,8 @@ const MACHINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', help: 'print the final counters as one JSON object, the last line' },
   trace: { type: 'string', value: 'KINDS', help: `print a line per event of these kinds, comma-separated:\n${TRACE_KINDS.join(', ')}, or all` },
   'host-memory': { type: 'string', value: 'SIZE', help: 'host memory the machine may use besides its RAM (default 2G):\nexit status 5 when it needs more' },
+  disk: { type: 'string', value: 'FILE', help: "the machine's disk: FILE's bytes, copy-on-write (FILE is never\nwritten); it overrides the image's disk module" },
+  'disk-writable': { type: 'boolean', help: 'with --disk: what the machine writes goes to FILE' },
 };
 
 const EXIT_STATUSES = `exit statuses of boot and run (debug: 0, or 1 when a command of its --script failed, or 2, 5, 6, 8):
@@ -72,7 +81,8 @@ sources. The exit status is the root task's, or one of l4hurd's own (l4hurd help
     description: `Builds an image of the default image's system modules (the kernel, sigma0, the root
 task, and its physmem, task and policy servers where it has them) and the program FILE.ts,
 whose command line is ARGS, and boots it as boot does. Options go before FILE.ts; everything
-after it is the program's. The program's module is named after the file.`,
+after it is the program's. The program's module is named after the file. With --disk the
+image also holds the disk driver (deva) and the ext2 file server (ext2fs), before the program.`,
     options: MACHINE_OPTIONS,
     maxPositionals: 1,
     program: true,
@@ -296,6 +306,7 @@ async function run(values: Values, file: string, args: readonly string[]): Promi
   const system = readConfig(DEFAULT_CONFIG).filter((m) => m.kind === 'kernel' || m.kind === 'sigma0' || m.kind === 'root' || (m.kind === 'program' && SYSTEM_PROGRAMS.includes(m.name)));
   const base = dirname(DEFAULT_CONFIG);
   const modules: ModuleConfig[] = system.map((m) => ({ ...m, entry: m.entry && resolve(base, m.entry), file: m.file && resolve(base, m.file) }));
+  if (machine.disk) modules.push(...DISK_PROGRAMS);
   modules.push({ name: programName(entry, modules), kind: 'program', entry, commandLine });
   const image = await buildModules(modules, base, `l4hurd run ${file}`);
   return bootContained({ command: 'run', image, ...machine });
@@ -319,7 +330,7 @@ async function build(values: Values): Promise<number> {
 }
 
 async function bench(json: boolean): Promise<number> {
-  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
+  const result = { ...runMachineBenchmarks(), ...runProgramBenchmarks(), ...runKernelBenchmarks(), ...(await runBootBenchmarks(DEFAULT_CONFIG)), ...(await runPhysmemBenchmarks()), ...(await runFileReadBenchmarks()), ...(await runSelfPagingBenchmarks()), ...(await runDebugBenchmarks(DEFAULT_CONFIG)), ...benchHealth() };
   const rows = Object.entries(result).map(([k, v]) => `${k.padEnd(27)} ${formatNumber(v)}`);
   writeOut(rows.join('\n') + '\n');
   if (json) writeOut(JSON.stringify(result) + '\n');
@@ -338,8 +349,16 @@ async function compare(values: Values): Promise<number> {
   return 0;
 }
 
-function machineOptions(values: Values): { ramBytes: number; profile?: string; maxCycles?: number; json: boolean; trace?: readonly TraceKind[]; hostMemoryBytes: number } {
+function machineOptions(values: Values): { ramBytes: number; profile?: string; maxCycles?: number; json: boolean; trace?: readonly TraceKind[]; hostMemoryBytes: number; disk?: DiskRequest } {
+  if (values['disk-writable'] === true && values.disk === undefined) throw new UsageError('--disk-writable needs --disk FILE');
+  let disk: DiskRequest | undefined;
+  if (values.disk !== undefined) {
+    disk = { path: resolve(String(values.disk)), writable: values['disk-writable'] === true };
+    // Refused here, in the command's words, before the machine starts.
+    new FileDisk(disk.path, { writable: disk.writable }).close();
+  }
   return {
+    disk,
     ramBytes: values.ram === undefined ? DEFAULT_RAM : parseSize('--ram', String(values.ram)),
     profile: profileOption(values.profile),
     maxCycles: values['max-cycles'] === undefined ? undefined : parseCount(String(values['max-cycles'])),

@@ -15,8 +15,16 @@
 import { Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceKind } from '../kernel/kernel.ts';
 import { EXIT_HOST_MEMORY, EXIT_INTERNAL, reportFailure } from './failures.ts';
+import { FileDisk } from './disk-file.ts';
+import { FileError, reason } from './files.ts';
 import { bootImage } from './loader.ts';
 import { writeErr, writeOut } from './output.ts';
+
+/** The machine's disk: a host file (tools/disk-file.ts). */
+export interface DiskRequest {
+  readonly path: string;
+  readonly writable: boolean;
+}
 
 /** What the worker boots, and how (all of it structured-cloneable). */
 export interface MachineRequest {
@@ -30,6 +38,7 @@ export interface MachineRequest {
   readonly trace?: readonly TraceKind[];
   /** Host memory the machine may use besides its RAM. */
   readonly hostMemoryBytes: number;
+  readonly disk?: DiskRequest;
 }
 
 /** Resident memory the host's own code and data may take besides the two limits. */
@@ -88,8 +97,11 @@ export function bootContained(request: MachineRequest): Promise<number> {
 
 /** In the worker: boots the request, writing everything it prints; returns the exit status. */
 export function runMachineRequest(request: MachineRequest): number {
+  let disk: FileDisk | undefined;
   try {
+    disk = request.disk ? new FileDisk(request.disk.path, { writable: request.disk.writable }) : undefined;
     const result = bootImage(request.image, {
+      disk,
       ramBytes: request.ramBytes,
       profile: request.profile,
       maxCycles: request.maxCycles,
@@ -101,6 +113,12 @@ export function runMachineRequest(request: MachineRequest): number {
     return result.exitStatus;
   } catch (error) {
     return reportFailure(request.command, error);
+  } finally {
+    try {
+      disk?.close();
+    } catch (error) {
+      reportFailure(request.command, new FileError(`cannot flush the disk ${request.disk!.path}: ${reason(error)}`));
+    }
   }
 }
 

@@ -9,6 +9,12 @@
 // region as reserved, and the modules and boot information as boot-loader memory (type 0xE),
 // which sigma0 hands out by exact address only.
 //
+// A disk: the machine gets a disk controller (emulator/disk.ts) when the boot is given one (the
+// CLI's --disk FILE) or the image has a data module named `disk`, whose bytes are then the disk's
+// (a copy: the image is never written) and which is not loaded into RAM, as a boot loader does not
+// load a disk. The KIP marks the controller's register page as dedicated memory (type 3), which
+// sigma0 hands out by exact address only (the root task takes it and gives it to the driver).
+//
 // Trust model: module code runs in a guest context (tools/guest-context.ts): a node:vm context
 // created empty, with string code generation and WebAssembly off, no promises, wall clock or
 // host globals, and instrumented with the step budget (tools/instrument.ts), so a loop that never
@@ -18,6 +24,7 @@
 // host's Function gets out. Images are meant to be built from code one trusts.
 
 import { TextDecoder, TextEncoder } from 'node:util';
+import { DISK_REGISTERS, DISK_REGISTERS_SIZE, MemoryDisk, SECTOR_BYTES, type DiskBacking } from '../emulator/disk.ts';
 import { Machine } from '../emulator/machine.ts';
 import { hex32 } from '../emulator/paging.ts';
 import type { Kernel, KernelConfig, RunResult, TraceEvent } from '../kernel/kernel.ts';
@@ -31,6 +38,9 @@ export const BOOT_INFO_MAGIC = 0x544f4f42;
 const BOOT_ENTRY_SIZE = 128;
 const KERNEL_BASE = 0x100000;
 const MEMORY_TYPE_BOOT = 0xe;
+const MEMORY_TYPE_DEDICATED = 3;
+/** The data module that is the machine's disk when the boot is given none. */
+export const DISK_MODULE = 'disk';
 export const MIN_RAM = 8 * 1024 * 1024;
 /** The cycle limit when none is given: 10^10 cycles, 13.6 s of emulated time on the p3. */
 export const DEFAULT_MAX_CYCLES = 1e10;
@@ -69,6 +79,8 @@ export interface BootOptions {
   readonly onStart?: (booted: { readonly machine: Machine; readonly kernel: Kernel; readonly introspect: (module: string) => unknown }) => void;
   /** Steps a module may run while the clock stands still (tools/guest-context.ts; default STALL_STEPS). */
   readonly stallSteps?: number;
+  /** The machine's disk (it overrides the image's `disk` data module). */
+  readonly disk?: DiskBacking;
   /** Told of every step of a program thread before it runs (KernelConfig.programStep): the debugger's. */
   readonly programStep?: (thread: number) => void;
   /** RAM that reports accesses to watched ranges (emulator/watched-memory.ts): the debugger's. */
@@ -113,6 +125,11 @@ export interface BootCounters {
   contextSwitches: number;
   exceptions: number;
   syscalls: number;
+  /** The disk controller's (machines with a disk only). */
+  diskCommands?: number;
+  diskSectorsRead?: number;
+  diskSectorsWritten?: number;
+  diskErrors?: number;
   exitStatus: number;
 }
 
@@ -151,7 +168,11 @@ export function bootImage(image: Uint8Array, options: BootOptions = {}): BootRes
 
 /** Validates and loads an image and starts its kernel, running nothing. Throws as bootImage. */
 export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedImage {
-  const modules = parseImage(image);
+  const all = parseImage(image);
+  const diskModule = all.find((m) => m.kind === 'data' && m.name === DISK_MODULE);
+  // The disk module is the disk's contents, not a module to load.
+  const modules = diskModule ? all.filter((m) => m !== diskModule) : all;
+  const disk = options.disk ?? (diskModule ? new MemoryDisk(diskModule.payload) : undefined);
   const ramBytes = options.ramBytes ?? 64 * 1024 * 1024;
   if (ramBytes < MIN_RAM) throw new LoadError(`${ramBytes} bytes of RAM is too little: at least ${MIN_RAM} are needed`);
   // 8 MiB, or a quarter of a smaller RAM; a RAM over 256 MiB gets 1/32 of it (its mapping
@@ -170,6 +191,7 @@ export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedI
   if (bootInfoEnd > ramBytes) {
     throw new LoadError(`the image's modules need RAM up to ${bootInfoEnd} bytes, the machine has ${ramBytes} (use --ram)`);
   }
+  if (disk && ramBytes > DISK_REGISTERS) throw new LoadError(`with a disk the RAM may reach ${mib(DISK_REGISTERS)} at most (the disk's registers are at ${hex32(DISK_REGISTERS)}), not ${mib(ramBytes)}`);
 
   // The console and trace sinks are the caller's (the CLI writes them to standard output): an
   // exception from one ends the boot and reaches the caller as it was thrown, never as a kernel
@@ -189,7 +211,7 @@ export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedI
   const rethrowSinkFailure = (): void => {
     if (sinkFailure) throw sinkFailure.error;
   };
-  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console), watchable: options.watchable });
+  const machine = new Machine({ ramBytes, profile: options.profile, checkStale: options.checkStale, consoleSink: guarded(options.console), disk, watchable: options.watchable });
   const log = (line: string): void => machine.console.write(`laden: ${line}\n`);
   log(`${modules.length} modules, RAM ${mib(ramBytes)}, CPU ${machine.profile.name}`);
   log(`kernel memory ${hex32(KERNEL_BASE)}-${hex32(KERNEL_BASE + kernelSize)} (reserved)`);
@@ -198,6 +220,10 @@ export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedI
     log(`${module.kind.padEnd(7)} ${module.name.padEnd(12)} ${hex32(base)}-${hex32(base + module.payload.length)}${module.commandLine ? `  ${module.commandLine}` : ''}`);
   }
   log(`boot information at ${hex32(bootInfo)}`);
+  if (disk) {
+    const bytes = disk.sectors * SECTOR_BYTES;
+    log(`disk ${disk.sectors} sectors (${bytes >= 1024 * 1024 ? mib(bytes) : `${bytes / 1024} KiB`})${options.disk ? '' : ` from the image's ${DISK_MODULE} module`}, registers ${hex32(DISK_REGISTERS)} (dedicated), interrupt ${machine.disk!.line}, ${machine.disk!.model.name}`);
+  }
 
   // Evaluate every bundle, each in its own empty context.
   const exportsOf = new Map<ParsedModule, Evaluated>();
@@ -214,6 +240,7 @@ export function loadImage(image: Uint8Array, options: BootOptions = {}): LoadedI
   const memoryDescriptors = [
     ...placed.map(({ module, base }) => ({ type: MEMORY_TYPE_BOOT, low: base, end: base + Math.max(4096, align(module.payload.length, 4096)) })),
     { type: MEMORY_TYPE_BOOT, low: bootInfo, end: bootInfoEnd },
+    ...(disk ? [{ type: MEMORY_TYPE_DEDICATED, low: DISK_REGISTERS, end: DISK_REGISTERS + DISK_REGISTERS_SIZE }] : []),
   ];
   const config: KernelConfig = {
     root: bodyOf(modules.find((m) => m.kind === 'root')!),
@@ -316,6 +343,9 @@ export function bootCounters(machine: Machine, kernel: Kernel, exitStatus: numbe
     contextSwitches: kernel.counters.contextSwitches,
     exceptions: kernel.counters.exceptions,
     syscalls: kernel.counters.syscalls,
+    ...(machine.disk
+      ? { diskCommands: machine.disk.counters.commands, diskSectorsRead: machine.disk.counters.sectorsRead, diskSectorsWritten: machine.disk.counters.sectorsWritten, diskErrors: machine.disk.counters.errors }
+      : {}),
     exitStatus,
   };
 }

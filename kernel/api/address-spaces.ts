@@ -132,11 +132,15 @@ export class AddressSpaces {
 
   // ---- sigma0 and the mapping database --------------------------------------------------------
 
-  /** Is `pa` a page sigma0 may hand out: inside RAM, conventional, shared or boot memory, not the kernel's? */
+  /**
+   * Is `pa` a page sigma0 may hand out: conventional, shared or boot memory inside RAM, or a
+   * device's registers outside it (dedicated or shared memory the KIP describes there); never the
+   * kernel's.
+   */
   isSigma0Memory(pa: number): boolean {
-    if (pa >= this.hw.physical.size) return false;
     let type: number = MemoryType.Undefined;
     for (const d of this.memoryDescriptors) if (!d.virtual && pa >= d.low && pa < d.end) type = d.type;
+    if (pa >= this.hw.physical.size) return type === MemoryType.Dedicated || type === MemoryType.Shared;
     return (type === MemoryType.Conventional || type === MemoryType.Shared || type === MemoryType.Boot) && !this.kmem.contains(pa);
   }
 

@@ -189,6 +189,11 @@ export class Dispatcher implements TrapHandlers {
     this.hw.console.write(thread.trapText);
   }
 
+  tracePoint(thread: Thread): void {
+    const tracer = this.parts.tracer;
+    if (tracer.enabled) tracer.emit('user', thread.id, thread.trapText);
+  }
+
   shutdown(thread: Thread): void {
     if (!this.parts.spaces.isPrivileged(thread.space)) {
       this.parts.exceptions.raise(thread, ExceptionNumber.GeneralProtection, 0, ResumeKind.Continue, 'shutdown refused: not a privileged thread');

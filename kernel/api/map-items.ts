@@ -86,7 +86,7 @@ export class MapItems {
     const large = this.largePages && size >= LARGE_PAGE;
     const fromSigma0 = sender.space === this.spaces.sigma0Space;
     if (size / PAGE <= PAGE_WALK_PAGES || fromSigma0) {
-      const end = fromSigma0 ? Math.min(size, Math.max(0, this.ramBytes - source)) : size;
+      const end = fromSigma0 ? this.sigma0Pages(source, size / PAGE) * PAGE : size;
       for (let offset = 0; offset < end; ) {
         if (large && offset % LARGE_PAGE === 0) {
           const placed = this.mapLarge(sender, receiver, source + offset, destination + offset, rights, grant);
@@ -116,6 +116,17 @@ export class MapItems {
       }
       if (!this.mapPage(sender, receiver, node.address, at, rights, grant)) return this.refused(receiver);
     }
+  }
+
+  /**
+   * How many of the `pages` pages from `source` sigma0 can send: those in RAM, or above it the
+   * device pages (dedicated or shared memory) that follow one another from `source`.
+   */
+  private sigma0Pages(source: number, pages: number): number {
+    if (source < this.ramBytes) return Math.min(pages, Math.max(0, (this.ramBytes - source) / 4096));
+    let count = 0;
+    while (count < pages && this.spaces.isSigma0Memory(source + count * 4096)) count++;
+    return count;
   }
 
   /** Kernel memory ran out: the item stops here, the receiver is marked and the counter says so. */

@@ -4,7 +4,7 @@
 // the debugger's other stop point: every step of a program thread (each resumption of its
 // generator), too frequent and too plain to be a trace event.
 
-export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch' | 'halt' | 'exception' | 'interrupt';
+export type TraceKind = 'syscall' | 'ipc' | 'fault' | 'map' | 'unmap' | 'switch' | 'halt' | 'exception' | 'interrupt' | 'user';
 
 export interface TraceEvent {
   readonly cycle: number;

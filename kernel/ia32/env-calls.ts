@@ -1,7 +1,7 @@
 // The environment's system calls, work and console messages (program-env.ts): the operations
 // that trap to the kernel on purpose.
 
-import { TRAP_SYSCALL, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, PRINT_LIMIT, MAX_ARGS, NO_WORDS, type Ports, IDLE, ARMED, NoResult, ValueResult, CheckedOperation } from './env-operation.ts';
+import { TRAP_SYSCALL, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_TRACE, PRINT_LIMIT, MAX_ARGS, NO_WORDS, type Ports, IDLE, ARMED, NoResult, ValueResult, CheckedOperation } from './env-operation.ts';
 
 // ---- System calls and the rest -----------------------------------------------------------------
 
@@ -81,12 +81,12 @@ export class Work extends CheckedOperation<void> {
   }
 }
 
-/** print and shutdown: a trap with the text or status, then done. */
+/** print, trace and shutdown: a trap with the text or status, then done. */
 export class Message extends CheckedOperation<void> {
-  private readonly kind: typeof TRAP_PRINT | typeof TRAP_SHUTDOWN;
+  private readonly kind: typeof TRAP_PRINT | typeof TRAP_SHUTDOWN | typeof TRAP_TRACE;
   private message: unknown = '';
 
-  constructor(ports: Ports, kind: typeof TRAP_PRINT | typeof TRAP_SHUTDOWN) {
+  constructor(ports: Ports, kind: typeof TRAP_PRINT | typeof TRAP_SHUTDOWN | typeof TRAP_TRACE) {
     super(ports, new NoResult());
     this.kind = kind;
   }
@@ -100,7 +100,7 @@ export class Message extends CheckedOperation<void> {
   protected step(): IteratorResult<unknown, void> {
     if (this.state === IDLE) return this.finished();
     if (this.state === ARMED) {
-      if (this.kind === TRAP_PRINT) this.thread.trapText = String(this.message).slice(0, PRINT_LIMIT);
+      if (this.kind !== TRAP_SHUTDOWN) this.thread.trapText = String(this.message).slice(0, PRINT_LIMIT);
       else this.thread.trapNumber = Number(this.message) >>> 0;
       this.message = '';
       return this.trap(this.kind);

@@ -12,7 +12,8 @@ export const TRAP_FAULT: unique symbol = Symbol('fault');
 export const TRAP_PREEMPT: unique symbol = Symbol('preempt');
 export const TRAP_PRINT: unique symbol = Symbol('print');
 export const TRAP_SHUTDOWN: unique symbol = Symbol('shutdown');
-export type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | typeof TRAP_PRINT | typeof TRAP_SHUTDOWN;
+export const TRAP_TRACE: unique symbol = Symbol('trace');
+export type Trap = typeof TRAP_SYSCALL | typeof TRAP_FAULT | typeof TRAP_PREEMPT | typeof TRAP_PRINT | typeof TRAP_SHUTDOWN | typeof TRAP_TRACE;
 
 /** Longest text one print may carry (longer text is cut). */
 export const PRINT_LIMIT = 4096;

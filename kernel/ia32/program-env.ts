@@ -35,13 +35,13 @@ import type { HardwareInterface } from '../../emulator/hardware.ts';
 import type { Op, ProgramBody, ProgramEnv } from '../../libl4/abi.ts';
 import type { Thread } from '../generic/thread.ts';
 import type { ProgramText } from './text.ts';
-import { TRAP_PRINT, TRAP_SHUTDOWN, type ProgramEnvOptions, type Ports, IDLE } from './env-operation.ts';
+import { TRAP_PRINT, TRAP_SHUTDOWN, TRAP_TRACE, type ProgramEnvOptions, type Ports, IDLE } from './env-operation.ts';
 import { ReadWord, WriteWord, SpanAccess } from './env-access.ts';
 import { ReadWords, ReadWordsInto, WriteWords } from './env-words.ts';
 import { ReadBytes, ReadBytesInto, WriteBytes, Fill, Copy } from './env-bytes.ts';
 import { Syscall, Work, Message } from './env-calls.ts';
 
-export { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, type ProgramEnvOptions } from './env-operation.ts';
+export { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, TRAP_TRACE, type ProgramEnvOptions } from './env-operation.ts';
 
 // ---- The environment ----------------------------------------------------------------------------
 
@@ -64,6 +64,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
   const work = new Work(ports);
   const print = new Message(ports, TRAP_PRINT);
   const shutdown = new Message(ports, TRAP_SHUTDOWN);
+  const trace = new Message(ports, TRAP_TRACE);
 
   const readSpan = (address: number, size: number): Op<number> => (read.state === IDLE ? read : new SpanAccess<number>(ports, 0)).arm(address >>> 0, size, 0);
   const writeSpan = (address: number, size: number, value: number): Op<void> =>
@@ -95,6 +96,7 @@ export function createProgramEnv(hw: HardwareInterface, text: ProgramText, threa
   env.syscall = (number, args) => (syscall.state === IDLE ? syscall : new Syscall(ports)).arm(number, args);
   env.work = (cycles) => (work.state === IDLE ? work : new Work(ports)).arm(cycles);
   env.print = (message) => (print.state === IDLE ? print : new Message(ports, TRAP_PRINT)).arm(message);
+  env.trace = (text) => (trace.state === IDLE ? trace : new Message(ports, TRAP_TRACE)).arm(text);
   env.shutdown = (status) => (shutdown.state === IDLE ? shutdown : new Message(ports, TRAP_SHUTDOWN)).arm(status);
   env.codeAddress = (body: ProgramBody) => text.codeAddress(body);
   return Object.freeze(env);

@@ -9,7 +9,7 @@
 import type { HardwareInterface } from '../../emulator/hardware.ts';
 import type { Scheduler } from '../generic/scheduler.ts';
 import type { Thread } from '../generic/thread.ts';
-import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL } from './program-env.ts';
+import { TRAP_FAULT, TRAP_PREEMPT, TRAP_PRINT, TRAP_SHUTDOWN, TRAP_SYSCALL, TRAP_TRACE } from './program-env.ts';
 
 export interface TrapHandlers {
   /** A system call (number and arguments are in the thread). True: the thread runs on. */
@@ -20,6 +20,8 @@ export interface TrapHandlers {
   interrupt(thread: Thread): boolean;
   /** Kernel-debugger output (the text is in the thread). */
   print(thread: Thread): void;
+  /** A trace point (the text is in the thread). */
+  tracePoint(thread: Thread): void;
   /** The shutdown request (the status is in the thread); the thread's turn ends. */
   shutdown(thread: Thread): void;
   /** The program's body raised a host exception (its generator has ended). */
@@ -71,6 +73,9 @@ export function runProgram(thread: Thread, hw: HardwareInterface, scheduler: Sch
         break;
       case TRAP_PRINT:
         handlers.print(thread);
+        break;
+      case TRAP_TRACE:
+        handlers.tracePoint(thread);
         break;
       case TRAP_SHUTDOWN:
         handlers.shutdown(thread);

@@ -15,7 +15,7 @@ import { ServerError, type ErrorName } from '../errno.ts';
 import { replyErrorName, rpc, type RpcReply } from '../rpc.ts';
 import { rememberMapping } from '../container-mappings.ts';
 import { startupOf } from '../startup.ts';
-import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, PhysmemNotice, PhysmemOp, type ContainerInfo, type PhysmemStats } from './protocol.ts';
+import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, PhysmemNotice, PhysmemOp, ReportFlag, type ContainerInfo, type PhysmemStats } from './protocol.ts';
 
 export type { ContainerInfo, PhysmemStats } from './protocol.ts';
 
@@ -115,12 +115,23 @@ export function* share(env: ProgramEnv, cap: number, task: number): Op<number> {
   return (yield* request(env, PhysmemOp.Share, [word(cap), word(task)])).words[0]!;
 }
 
+/** share, with the container's version after it (002 step 3: the version a server saves). */
+export function* shareWithVersion(env: ProgramEnv, cap: number, task: number): Op<{ handle: number; version: number }> {
+  const [handle, version] = (yield* request(env, PhysmemOp.Share, [word(cap), word(task), ReportFlag.Version])).words;
+  return { handle: handle!, version: version! };
+}
+
 export function* lockMap(env: ProgramEnv, cap: number, unmapOthers: boolean): Op<number> {
   return (yield* request(env, PhysmemOp.LockMap, [word(cap), unmapOthers ? 1 : 0])).words[0]!;
 }
 
 /** Locks the container and returns its frames' physical addresses, in frame-index order. */
 export function* lockPhysical(env: ProgramEnv, cap: number, unmapOthers: boolean): Op<number[]> {
+  return (yield* lockPhysicalWithVersion(env, cap, unmapOthers)).addresses;
+}
+
+/** lock_physical: the container's version after it, and its frames' physical addresses in frame-index order. */
+export function* lockPhysicalWithVersion(env: ProgramEnv, cap: number, unmapOthers: boolean): Op<{ version: number; addresses: number[] }> {
   const first = yield* request(env, PhysmemOp.LockPhysical, [word(cap), unmapOthers ? 1 : 0]);
   const total = first.words[1]!;
   const addresses = first.words.slice(3, 3 + first.words[2]!);
@@ -130,7 +141,7 @@ export function* lockPhysical(env: ProgramEnv, cap: number, unmapOthers: boolean
     if (n === 0 || n > ADDRESSES_PER_REPLY) throw new PhysmemError('EIO', 'physmem stopped listing addresses');
     addresses.push(...more.words.slice(2, 2 + n));
   }
-  return addresses;
+  return { version: first.words[0]!, addresses };
 }
 
 export function* unlock(env: ProgramEnv, cap: number): Op<number> {
@@ -145,6 +156,26 @@ export function* unmapAll(env: ProgramEnv, cap: number): Op<number> {
 export function* copy(env: ProgramEnv, source: number, sourceStart: number, destination: number, destinationStart: number, count: number, options: { shared?: boolean } = {}): Op<number> {
   const flags = options.shared ? CopyFlag.Shared : 0;
   return (yield* request(env, PhysmemOp.Copy, [word(source), word(sourceStart), word(destination), word(destinationStart), word(count), flags])).words[0]!;
+}
+
+/** Both containers' versions after a copy (the source's counts the copy too: its frames became copy-on-write). */
+export interface CopyVersions {
+  readonly destination: number;
+  readonly source: number;
+}
+
+/** copy, with both versions after it (002 step 8: the source's tells whether someone else touched it). */
+export function* copyWithVersions(env: ProgramEnv, source: number, sourceStart: number, destination: number, destinationStart: number, count: number, options: { shared?: boolean } = {}): Op<CopyVersions> {
+  const flags = (options.shared ? CopyFlag.Shared : 0) | CopyFlag.ReportSource;
+  const [to, from] = (yield* request(env, PhysmemOp.Copy, [word(source), word(sourceStart), word(destination), word(destinationStart), word(count), flags])).words;
+  return { destination: to!, source: from! };
+}
+
+/** One copy_gather operation (1 to 59 frames), with both versions after it. */
+export function* copyGatherWithVersions(env: ProgramEnv, source: number, frames: readonly number[], destination: number, destinationStart: number): Op<CopyVersions> {
+  if (frames.length === 0 || frames.length > GATHER_PER_REQUEST) throw new PhysmemError('EINVAL', `a gather of ${frames.length} frames (1 to ${GATHER_PER_REQUEST})`);
+  const [to, from] = (yield* request(env, PhysmemOp.CopyGather, [word(source), word(destination), word(destinationStart), (frames.length | (CopyFlag.ReportSource << 16)) >>> 0, ...frames.map(word)])).words;
+  return { destination: to!, source: from! };
 }
 
 /**

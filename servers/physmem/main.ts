@@ -24,7 +24,7 @@ import { startupOf } from '../startup.ts';
 import { checkPhysmem } from './check.ts';
 import { Physmem, type Container } from './containers.ts';
 import { FRAME_WINDOW, FRAME_WINDOW_END, FramePool, PAGE, windowAddress, type Frame } from './frames.ts';
-import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, MAP_ITEMS_PER_REPLY, PhysmemNotice, PhysmemOp } from './protocol.ts';
+import { ADDRESSES_PER_REPLY, AllocateFlag, CopyFlag, GATHER_PER_REQUEST, InfoFlag, MAP_ITEMS_PER_REPLY, PhysmemNotice, PhysmemOp, ReportFlag } from './protocol.ts';
 import { setIntrospection } from './snapshot.ts';
 
 const SIGMA0 = (64 << 14) | 1;
@@ -214,11 +214,12 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
           break;
         }
         case PhysmemOp.GrantAccess:
-          reply = { label: 0, words: [model.grantAccess(task, word(0), word(1))] };
+        case PhysmemOp.Share: {
+          const handle = request.tag.label === PhysmemOp.Share ? model.share(task, word(0), word(1)) : model.grantAccess(task, word(0), word(1));
+          // With ReportFlag.Version, also the version the giving made (002 step 3: the server saves it).
+          reply = { label: 0, words: word(2) & ReportFlag.Version ? [handle, model.info(word(1), handle).version] : [handle] };
           break;
-        case PhysmemOp.Share:
-          reply = { label: 0, words: [model.share(task, word(0), word(1))] };
-          break;
+        }
         case PhysmemOp.LockMap:
         case PhysmemOp.LockPhysical: {
           const physical = request.tag.label === PhysmemOp.LockPhysical;
@@ -238,14 +239,19 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
         case PhysmemOp.UnmapAll:
           reply = { label: 0, words: [model.unmapAll(task, word(0))] };
           break;
-        case PhysmemOp.Copy:
-          reply = { label: 0, words: [model.copy(task, word(0), word(1), word(2), word(3), word(4), (word(5) & CopyFlag.Shared) !== 0)] };
+        case PhysmemOp.Copy: {
+          const version = model.copy(task, word(0), word(1), word(2), word(3), word(4), (word(5) & CopyFlag.Shared) !== 0);
+          // With CopyFlag.ReportSource, also the source's version (002 step 8: it tells whether someone else touched it).
+          reply = { label: 0, words: word(5) & CopyFlag.ReportSource ? [version, model.info(task, word(0)).version] : [version] };
           pages = word(4);
           break;
+        }
         case PhysmemOp.CopyGather: {
-          const count = word(3);
+          const count = word(3) & 0xffff;
+          const report = (word(3) >>> 16) & CopyFlag.ReportSource;
           refuseUnless(count >= 1 && count <= GATHER_PER_REQUEST && count === w.length - 4, 'EINVAL', `a gather of ${count} frames in ${w.length - 4} words`);
-          reply = { label: 0, words: [model.copyGather(task, word(0), w.slice(4).map((x) => x >>> 0), word(1), word(2))] };
+          const version = model.copyGather(task, word(0), w.slice(4).map((x) => x >>> 0), word(1), word(2));
+          reply = { label: 0, words: report ? [version, model.info(task, word(0)).version] : [version] };
           pages = count;
           break;
         }

@@ -20,9 +20,9 @@ export const PhysmemOp = {
   Map: 0x5006,
   /** [] -> [version, pages mapped] + map items: more of the caller's last map */
   MapMore: 0x5007,
-  /** [handle, task] -> [handle in that task] */
+  /** [handle, task, flags (ReportFlag; optional)] -> [handle in that task (, version)] */
   GrantAccess: 0x5008,
-  /** [handle, task] -> [weak handle in that task] */
+  /** [handle, task, flags (ReportFlag; optional)] -> [weak handle in that task (, version)] */
   Share: 0x5009,
   /** [handle, unmapOthers] -> [version] */
   LockMap: 0x500a,
@@ -34,9 +34,9 @@ export const PhysmemOp = {
   Unlock: 0x500d,
   /** [handle] -> [version] */
   UnmapAll: 0x500e,
-  /** [source, sourceStart, destination, destinationStart, count, flags (CopyFlag)] -> [version] */
+  /** [source, sourceStart, destination, destinationStart, count, flags (CopyFlag)] -> [destination's version (, source's)] */
   Copy: 0x500f,
-  /** [source, destination, destinationStart, n, index x n] -> [version] */
+  /** [source, destination, destinationStart, n | flags (CopyFlag) << 16, index x n] -> [destination's version (, source's)] */
   CopyGather: 0x5010,
   /** [handle] -> [frames, version, flags (InfoFlag), giver] */
   Info: 0x5011,
@@ -67,7 +67,10 @@ export const PhysmemNotice = {
 } as const;
 
 export const AllocateFlag = { Contiguous: 1, Below: 2 } as const;
-export const CopyFlag = { Shared: 1 } as const;
+/** ReportSource: the reply also carries the source's version after the copy. */
+export const CopyFlag = { Shared: 1, ReportSource: 2 } as const;
+/** Version: grant_access's and share's reply also carries the container's version after it. */
+export const ReportFlag = { Version: 1 } as const;
 export const InfoFlag = { Locked: 1, Weak: 2 } as const;
 
 /** Map items one map reply carries (2 words each, after the 2 result words). */

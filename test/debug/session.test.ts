@@ -172,7 +172,7 @@ describe('mistakes', () => {
   }, 60_000);
 
   it('knows every stop kind it documents', () => {
-    expect([...STOP_KINDS]).toEqual(['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt']);
+    expect([...STOP_KINDS]).toEqual(['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt', 'user']);
   });
 });
 

@@ -166,6 +166,9 @@ export class FakeEnv implements ProgramEnv {
     return [...result];
   }
   *work(_cycles: number): Op<void> {}
+  *trace(text: string): Op<void> {
+    this.printed.push(`trace ${text}`);
+  }
   *print(text: string): Op<void> {
     this.printed.push(text);
   }

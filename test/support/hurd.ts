@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../../tools/build.ts';
 import { bootImage, type BootResult } from '../../tools/loader.ts';
+import type { DiskBacking } from '../../emulator/disk.ts';
 import type { Kernel, TraceEvent } from '../../kernel/kernel.ts';
 import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
 import { FRAME_WINDOW, PAGE } from '../../servers/physmem/frames.ts';
@@ -35,6 +36,10 @@ export interface HurdOptions {
   readonly task?: string;
   /** Check the mapping invariant whenever physmem waits (default true; it slows the run down). */
   readonly watchMappings?: boolean;
+  /** The machine's disk (emulator/disk.ts). */
+  readonly disk?: DiskBacking;
+  /** Called with every trace event besides the mapping check's (with the modules' introspection). */
+  readonly trace?: (event: TraceEvent, introspect: (module: string) => unknown) => void;
 }
 
 export interface HurdBoot {
@@ -82,12 +87,14 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
   }
   const mappings = { checks: 0, checked: 0, problems: [] as string[] };
   let watch: ((event: TraceEvent) => void) | undefined;
+  let look: (module: string) => unknown = () => undefined;
   const result = bootImage(await image, {
     ramBytes: options.ramBytes,
     maxCycles: options.maxCycles,
     profile: options.profile,
     checkStale: true,
     onStart: ({ kernel, introspect }) => {
+      look = introspect;
       watch = (event) => {
         if (event.kind !== 'syscall' || event.thread !== PHYSMEM_THREAD || !event.text.startsWith('Ipc(') || !event.text.includes(', ffffffff,')) return;
         const snapshot = introspect('physmem') as PhysmemSnapshot | null;
@@ -98,7 +105,14 @@ export async function bootHurd(programs: readonly TestProgram[], options: HurdOp
         if (mappings.problems.length < 10) mappings.problems.push(...found.problems.map((p) => `at cycle ${event.cycle}: ${p}`));
       };
     },
-    trace: options.watchMappings === false ? undefined : (event) => watch?.(event),
+    disk: options.disk,
+    trace:
+      options.watchMappings === false && !options.trace
+        ? undefined
+        : (event) => {
+            options.trace?.(event, look);
+            if (options.watchMappings !== false) watch?.(event);
+          },
   });
   const physmem = result.introspect('physmem') as PhysmemSnapshot;
   return { result, output: result.output, physmem, mappings };

@@ -9,7 +9,7 @@
 // entry i describes position i + 1.
 
 /** What a stop point is: a program step, or a trace event of the kernel. */
-export const STOP_KINDS = ['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt'] as const;
+export const STOP_KINDS = ['step', 'syscall', 'ipc', 'fault', 'map', 'unmap', 'switch', 'halt', 'exception', 'interrupt', 'user'] as const;
 export type StopKind = (typeof STOP_KINDS)[number];
 export const STEP = 0;
 
