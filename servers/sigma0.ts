@@ -26,6 +26,7 @@ import {
   type Op,
   type ProgramEnv,
 } from '../libl4/abi.ts';
+import { PageOwners, PageTypes, type Descriptor } from './sigma0-pages.ts';
 
 const PAGE = 4096;
 /** The memory-request label; the low 4 bits carry nothing. */
@@ -42,15 +43,6 @@ const SHARED = 4;
 /** Boot-loader memory (the boot modules and boot information): handed out by exact address only. */
 const BOOT = 0xe;
 
-interface Region {
-  low: number;
-  end: number;
-  type: number;
-}
-
-/** Who owns each page: absent = free, else the owner's key. */
-type Owners = Map<number, number>;
-
 export default sigma0;
 
 export function* sigma0(env: ProgramEnv): Op<void> {
@@ -60,48 +52,43 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     return;
   }
   const regions = yield* readMemoryMap(env, kip!);
-  // Pages whose final type (the last descriptor covering them) is conventional.
-  const conventional = regions.filter((r) => r.type === CONVENTIONAL);
-  const low = Math.min(...conventional.map((r) => r.low));
-  const end = Math.max(...conventional.map((r) => r.end));
-  let free = 0;
-  for (let page = low; page < end; page += PAGE) if (regionType(regions, page) === CONVENTIONAL) free++;
-  yield* env.print(`sigma0: ${(free * PAGE) / 1024} KiB of conventional memory to hand out\n`);
-  const available = (page: number, exact: boolean): boolean => {
-    const type = regionType(regions, page);
-    return type === CONVENTIONAL || type === SHARED || (exact && (type === BOOT || type === DEDICATED));
-  };
-  const owners: Owners = new Map();
+  const types = new PageTypes(regions);
+  yield* env.print(`sigma0: ${(types.count(CONVENTIONAL) * PAGE) / 1024} KiB of conventional memory to hand out\n`);
+  const anyPage = (type: number): boolean => type === CONVENTIONAL || type === SHARED;
+  const exactPage = (type: number): boolean => anyPage(type) || type === BOOT || type === DEDICATED;
+  const owners = new PageOwners();
   let nextFree = 0;
   const mr = (i: number): number => env.utcb + UTCB_MR_OFFSET + 4 * i;
 
-  /** The owner key of a requester: its thread number's task part (the id itself). */
+  /** Gives [base, base + size) to `owner` (a thread id) if it may have all of it. */
   const claim = (base: number, size: number, owner: number, exact: boolean): boolean => {
-    for (let page = base; page < base + size; page += PAGE) {
-      if (!available(page, exact)) return false;
-      const current = owners.get(page);
-      if (current !== undefined && current !== owner) return false;
-    }
-    for (let page = base; page < base + size; page += PAGE) owners.set(page, owner);
+    if (types.blockedUntil(base, size, exact ? exactPage : anyPage) !== 0 || !owners.freeFor(base, size, owner)) return false;
+    owners.give(base, size, owner);
     return true;
   };
 
+  // Where the search for a free region of each size in each descriptor goes on from: sigma0 never
+  // takes memory back, so a candidate found taken (or not wholly memory) stays so, and each
+  // search starts past the candidates earlier searches ruled out.
+  const searched = new Map<number, number>();
+
   /** The first free, available, size-aligned region of `size` bytes, or -1. */
   const findFree = (size: number): number => {
-    for (const region of regions) {
+    for (let i = 0; i < regions.length; i++) {
+      const region = regions[i]!;
       if (region.type !== CONVENTIONAL) continue;
-      let base = Math.max(region.low, nextFree);
+      const key = i * 64 + Math.log2(size);
+      let base = Math.max(region.low, nextFree, searched.get(key) ?? 0);
       base = Math.ceil(base / size) * size;
-      for (; base + size <= region.end; base += size) {
-        let free = true;
-        for (let page = base; page < base + size; page += PAGE) {
-          if (owners.has(page) || !available(page, false)) {
-            free = false;
-            break;
-          }
-        }
-        if (free) return base;
+      while (base + size <= region.end) {
+        // Past a held page, or a page that is not memory to hand out, the search goes on at the
+        // first candidate that cannot hold it.
+        const past = owners.takenUntil(base, size) || types.blockedUntil(base, size, anyPage);
+        if (past === 0) break;
+        base = Math.ceil(past / size) * size;
       }
+      searched.set(key, base);
+      if (base + size <= region.end) return base;
     }
     return -1;
   };
@@ -156,22 +143,15 @@ function* sendMap(env: ProgramEnv, mr: (i: number) => number, base: number, log2
   yield* env.writeWords(mr(0), [2 << 6, (base | MAP_ITEM) >>> 0, fpage]);
 }
 
-function* readMemoryMap(env: ProgramEnv, kip: number): Op<Region[]> {
+function* readMemoryMap(env: ProgramEnv, kip: number): Op<Descriptor[]> {
   const info = yield* env.read32(kip + KIP_MEMORY_INFO);
   const offset = info >>> 16;
   const count = info & 0xffff;
-  const descriptors: Region[] = [];
+  const descriptors: Descriptor[] = [];
   for (let i = 0; i < count; i++) {
     const [low, high] = yield* env.readWords(kip + offset + i * 8, 2);
     if (low! & 0x200) continue; // virtual
     descriptors.push({ type: low! & 0xf, low: (low! & ~0x3ff) >>> 0, end: ((high! & ~0x3ff) >>> 0) + 1024 });
   }
   return descriptors;
-}
-
-/** The type of `page`: the last descriptor covering it wins (X.2); 0 when none does. */
-function regionType(descriptors: readonly Region[], page: number): number {
-  let type = 0;
-  for (const d of descriptors) if (page >= d.low && page < d.end) type = d.type;
-  return type;
 }
