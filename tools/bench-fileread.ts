@@ -7,18 +7,11 @@
 // copying the same bytes out of the disk's array in the same 64 KiB pieces (what the flow
 // delivers, with none of the machine around it). Each figure is the best of three boots.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MemoryDisk } from '../emulator/disk.ts';
-import type { Machine } from '../emulator/machine.ts';
 import { FILEREAD_BENCH_END, FILEREAD_BENCH_START } from '../servers/demo/fileread-bench.ts';
-import { buildImage } from './build.ts';
+import { HURD_MODULES, benchImage, timedBetween } from './bench-marks.ts';
 import { makeExt2Image } from './ext2-image.ts';
-import { bootImage } from './loader.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FILE_BYTES = 8 * 1024 * 1024;
 const CHUNK = 65536;
 const CACHED_ROUNDS = 4;
@@ -46,57 +39,18 @@ function seeded(length: number): Uint8Array {
   return out;
 }
 
-async function image(commandLine: string): Promise<Uint8Array> {
-  const modules = [
-    ['kernel', 'kernel', 'kernel/main.ts', ''],
-    ['sigma0', 'sigma0', 'servers/sigma0.ts', ''],
-    ['wortel', 'root', 'servers/wortel.ts', ''],
-    ['physmem', 'program', 'servers/physmem/main.ts', 'quiet'],
-    ['task', 'program', 'servers/task/main.ts', ''],
-    ['policy', 'program', 'servers/policy/main.ts', ''],
+function image(commandLine: string): Promise<Uint8Array> {
+  return benchImage([
+    ...HURD_MODULES,
     ['deva', 'program', 'servers/deva/main.ts', 'quiet'],
     ['ext2fs', 'program', 'servers/ext2fs/main.ts', 'quiet cache-pages=4096'],
     ['bench', 'program', 'servers/demo/fileread-bench.ts', commandLine],
-  ].map(([name, kind, entry, line]) => ({ name, kind, entry: join(ROOT, entry!), commandLine: line }));
-  const dir = mkdtempSync(join(tmpdir(), 'l4hurd-bench-'));
-  try {
-    const config = join(dir, 'bench.json');
-    writeFileSync(config, JSON.stringify({ modules }));
-    return await buildImage(config);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  ]);
 }
 
 /** Host seconds and model cycles between the markers, best of `runs` boots. */
 function timed(bytes: Uint8Array, disk: Uint8Array, runs: number): { seconds: number; cycles: number } {
-  let best = { seconds: Infinity, cycles: 0 };
-  for (let run = 0; run < runs; run++) {
-    let machine: Machine | null = null;
-    let startNs = 0n;
-    let endNs = 0n;
-    let startCycles = 0;
-    let endCycles = 0;
-    const result = bootImage(bytes, {
-      disk: new MemoryDisk(disk),
-      onStart: (booted) => {
-        machine = booted.machine;
-      },
-      console: (text) => {
-        if (text === FILEREAD_BENCH_START) {
-          startNs = process.hrtime.bigint();
-          startCycles = machine!.cpu.cycles;
-        } else if (text === FILEREAD_BENCH_END) {
-          endNs = process.hrtime.bigint();
-          endCycles = machine!.cpu.cycles;
-        }
-      },
-    });
-    if (result.exitStatus !== 0 || endNs === 0n) throw new Error(`the file-read benchmark failed:\n${result.output}`);
-    const seconds = Number(endNs - startNs) / 1e9;
-    if (seconds < best.seconds) best = { seconds, cycles: endCycles - startCycles };
-  }
-  return best;
+  return timedBetween(bytes, FILEREAD_BENCH_START, FILEREAD_BENCH_END, runs, 'file-read', () => ({ disk: new MemoryDisk(disk) }));
 }
 
 /** The baseline: the same bytes copied out of the disk's array in CHUNK pieces, best of three. */
