@@ -37,7 +37,7 @@ import { printText } from './console.ts';
 import { MODULE_BASE, STARTUP_PAGE, startupWords, type Startup } from './startup.ts';
 import { DEATH_CAUSE_NAMES, DeathCause } from './task/protocol.ts';
 import { Errno } from './errno.ts';
-import { cString, encodeUtf8, packWords } from './text.ts';
+import { cString, counted, encodeUtf8, packWords } from './text.ts';
 import { BOOT_COMMAND_LINE_WORDS, BOOT_NAME_WORDS, DEVICE_DRIVERS, DEVICE_LINE_OFFSET, WortelOp } from './wortel-protocol.ts';
 
 export const BOOT_INFO_MAGIC = 0x544f4f42;
@@ -152,7 +152,7 @@ export function* wortel(env: ProgramEnv): Op<void> {
     for (const extra of all.slice(1)) extra.system = false;
   }
   const bootPrograms = programs.filter((p) => !p.system);
-  yield* env.print(`wortel: ${modules.length} boot modules, ${programs.length} programs${hurd ? ' (physmem, task and policy: the Hurd)' : ' (a bare image)'}\n`);
+  yield* env.print(`wortel: ${counted(modules.length, 'boot module')}, ${counted(programs.length, 'program')}${hurd ? ' (physmem, task and policy: the Hurd)' : ' (a bare image)'}\n`);
 
   const serverThread = (name: string): number => {
     const place = programs.findIndex((p) => p.system && p.module.name === name);

@@ -10,10 +10,12 @@ import { drive, machineState } from './harness.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let database: Uint8Array;
 let central: Uint8Array;
+let liar: Uint8Array;
 
 beforeAll(async () => {
   database = await buildImage(join(root, 'images/mm-database.json'));
   central = await buildImage(join(root, 'images/mm-cache-central.json'));
+  liar = await buildImage(join(root, 'test/debug/images/liar.json'));
 }, 120_000);
 
 /** The rows of a `regions TASK` table: [start, end, pages, rights, kind, policy, hint, resident, dirty, stored, discarded]. */
@@ -71,5 +73,15 @@ describe('regions', () => {
     expect(output).toMatch(/^7\s+cache-disc\s+central pager\s+-\s+\S+\s+1\s+-$/m);
     expect(output).toMatch(/task 7 \(cache-disc\): paged by the central pager/);
     expect(regionRows(output, 7)[0]!.slice(3, 11)).toEqual(['rw-', 'discardable', '-', '-', '-', '-', '-', '-']);
+  }, 120_000);
+
+  it("a program's introspection of the wrong shape, or one that throws, is one line naming the module, never an internal error", () => {
+    const { output } = drive(liar, ['step 30', 'regions', 'regions', 'regions', 'regions 9', 'frames', 'containers', 'echo still here']);
+    expect(output).not.toMatch(/internal error/);
+    expect(output).toContain("module liar's introspection is not libhurd-mm's: task 0's policy is not a string");
+    expect(output).toContain("module liar's introspection is not libhurd-mm's: task 0's region 0's start is not a number");
+    expect(output).toContain("module liar's introspection failed: Error: no introspection today");
+    expect(output).toMatch(/regions: no task 9 has started libhurd-mm; module liar's/);
+    expect(output).toContain('still here');
   }, 120_000);
 });

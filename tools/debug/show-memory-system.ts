@@ -4,16 +4,21 @@
 // what its libhurd-mm published (libhurd-mm/introspect.ts); the loader calls both outside the
 // module's step budget, and neither changes anything: reading them never changes the machine. Frames nobody else claims are sigma0's, given out or not as the mapping database says.
 
-import type { MmSnapshot, TaskMemorySnapshot } from '../../libhurd-mm/introspect.ts';
+import type { TaskMemorySnapshot } from '../../libhurd-mm/introspect.ts';
 import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
 import { CommandError, hex32, parseNumber, table, threadName } from './format.ts';
+import { asMmSnapshot, asPhysmemSnapshot, introspection } from './snapshots.ts';
 import type { MachineSession } from './machine-session.ts';
 import { spaceName } from './show-state.ts';
 import { mappingsOfFrame } from './show-paging.ts';
 
-function physmem(session: MachineSession): PhysmemSnapshot | null {
-  const snapshot = session.loaded.introspect('physmem');
-  return snapshot && typeof snapshot === 'object' ? (snapshot as PhysmemSnapshot) : null;
+/** physmem's snapshot; null when the image has none or it has not started; a text when it is unusable. */
+function physmem(session: MachineSession): PhysmemSnapshot | null | string {
+  const got = introspection(session, 'physmem');
+  if ('error' in got) return got.error;
+  if (got.value === undefined || got.value === null) return null;
+  const snapshot = asPhysmemSnapshot(got.value);
+  return typeof snapshot === 'string' ? `module physmem's introspection is not physmem's: ${snapshot}` : snapshot;
 }
 
 /** Each frame's owner, as a short text; consecutive frames of one owner make a range. */
@@ -29,7 +34,8 @@ export function showFrames(session: MachineSession): string[] {
   }
   const bootInfo = session.loaded.bootInfo / 4096;
   if (bootInfo < frames) owner[bootInfo] = 'boot information';
-  const snapshot = physmem(session);
+  const found = physmem(session);
+  const snapshot = typeof found === 'string' ? null : found;
   if (snapshot) {
     const byNumber = new Map(snapshot.frames.map((f) => [f.number, f] as const));
     for (const f of snapshot.frames) owner[f.physical / 4096] = 'physmem: free';
@@ -62,11 +68,13 @@ export function showFrames(session: MachineSession): string[] {
     f = end;
   }
   const summary = [...totals.entries()].map(([name, count]) => [`  ${name}`, String(count), `${(count * 4).toLocaleString('en-US')} KiB`]);
-  return [`${frames} frames of 4 KiB${snapshot ? '' : ' (no physmem in this image)'}:`, ...table(rows), 'by owner:', ...table(summary)];
+  const heading = `${frames} frames of 4 KiB${snapshot ? '' : typeof found === 'string' ? ` (physmem's frames not shown: ${found})` : ' (no physmem in this image)'}:`;
+  return [heading, ...table(rows), 'by owner:', ...table(summary)];
 }
 
 export function showContainers(session: MachineSession, taskText: string | undefined): string[] {
   const snapshot = physmem(session);
+  if (typeof snapshot === 'string') throw new CommandError(snapshot);
   if (!snapshot) return ['no physmem in this image, or it has not started yet'];
   const task = taskText === undefined ? null : parseNumber(taskText, 'a task', 0x3fff);
   if (task !== null && !snapshot.tasks.some((t) => t.task === task) && !snapshot.containers.some((c) => c.owner === task)) {
@@ -89,15 +97,22 @@ export function showContainers(session: MachineSession, taskText: string | undef
   return [...out, ...table(rows)];
 }
 
-/** Each program module's libhurd-mm pagers, as its introspection gives them. */
-function pagersOf(session: MachineSession): { module: string; tasks: readonly TaskMemorySnapshot[] }[] {
+/** Each program module's libhurd-mm pagers, as its introspection gives them, and what was unusable. */
+function pagersOf(session: MachineSession): { found: { module: string; tasks: readonly TaskMemorySnapshot[] }[]; problems: string[] } {
   const found: { module: string; tasks: readonly TaskMemorySnapshot[] }[] = [];
+  const problems: string[] = [];
   for (const m of session.loaded.modules) {
     if (m.kind !== 'program') continue;
-    const snapshot = session.loaded.introspect(m.name) as Partial<MmSnapshot> | undefined;
-    if (snapshot && typeof snapshot === 'object' && snapshot.kind === 'libhurd-mm' && Array.isArray(snapshot.tasks)) found.push({ module: m.name, tasks: snapshot.tasks });
+    const got = introspection(session, m.name);
+    if ('error' in got) {
+      problems.push(got.error);
+      continue;
+    }
+    const snapshot = asMmSnapshot(got.value);
+    if (typeof snapshot === 'string') problems.push(`module ${m.name}'s introspection is not libhurd-mm's: ${snapshot}`);
+    else if (snapshot) found.push({ module: m.name, tasks: snapshot.tasks });
   }
-  return found;
+  return { found, problems };
 }
 
 function rightsLetters(rights: number): string {
@@ -110,15 +125,15 @@ function rightsLetters(rights: number): string {
  * tasks that page themselves or use the central pager.
  */
 export function showRegions(session: MachineSession, taskText: string | undefined): string[] {
-  const modules = pagersOf(session);
-  const all = modules.flatMap((m) => m.tasks.map((t) => ({ module: m.module, task: t })));
+  const { found, problems } = pagersOf(session);
+  const all = found.flatMap((m) => m.tasks.map((t) => ({ module: m.module, task: t })));
   if (taskText === undefined) {
-    if (all.length === 0) return ['no task has started libhurd-mm in this image (yet)'];
-    return table([['task', 'module', 'pager', 'policy', 'thread', 'regions', 'resident'], ...all.map(({ module, task }) => [String(task.task), module, task.mode === 'self' ? 'self-paging' : 'central pager', task.policy || '-', task.thread ? threadName(task.thread) : '-', String(task.regions.length), task.mode === 'self' ? String(task.regions.reduce((n, r) => n + r.resident, 0)) : '-'])]);
+    if (all.length === 0) return [...problems, 'no task has started libhurd-mm in this image (yet)'];
+    return [...problems, ...table([['task', 'module', 'pager', 'policy', 'thread', 'regions', 'resident'], ...all.map(({ module, task }) => [String(task.task), module, task.mode === 'self' ? 'self-paging' : 'central pager', task.policy || '-', task.thread ? threadName(task.thread) : '-', String(task.regions.length), task.mode === 'self' ? String(task.regions.reduce((n, r) => n + r.resident, 0)) : '-'])])];
   }
   const id = parseNumber(taskText, 'a task', 0x3fff);
   const entry = all.find((e) => e.task.task === id);
-  if (!entry) throw new CommandError(`no task ${id} has started libhurd-mm${all.length ? ` (those that have: ${all.map((e) => e.task.task).join(', ')})` : ''}`);
+  if (!entry) throw new CommandError(`no task ${id} has started libhurd-mm${all.length ? ` (those that have: ${all.map((e) => e.task.task).join(', ')})` : ''}${problems.length ? `; ${problems.join('; ')}` : ''}`);
   const t = entry.task;
   const out = [t.mode === 'self'
     ? `task ${t.task} (${entry.module}): self-paging, policy ${t.policy}, pager thread ${threadName(t.thread)}, container ${t.container}`
