@@ -68,8 +68,9 @@ const COMMANDS: readonly CommandSpec[] = [
     synopsis: '[IMAGE] [options]',
     summary: 'boot an image (default: the default image, built when needed)',
     description: `Boots IMAGE on an emulated machine and prints its console (the loader's memory map, the
-kernel's reports, every program's output), then the counters. Without IMAGE it boots
-dist/default.img, built from images/default.json when it is missing or older than its
+kernel's reports, every program's output), then the counters. IMAGE is a built image, or an
+image config (a .json file, such as images/mm-touch.json), which is built first. Without IMAGE
+it boots dist/default.img, built from images/default.json when it is missing or older than its
 sources. The exit status is the root task's, or one of l4hurd's own (l4hurd help).`,
     options: MACHINE_OPTIONS,
     maxPositionals: 1,
@@ -91,10 +92,11 @@ image also holds the disk driver (deva) and the ext2 file server (ext2fs), befor
     name: 'debug',
     synopsis: '[IMAGE] [options]',
     summary: 'the debugger console on a booted, paused machine',
-    description: `Boots IMAGE (default: the default image) and opens a console on the machine, paused before
-anything runs: step through system calls, IPCs, faults and program steps, go back by
-replay, set breakpoints and watchpoints, look at threads, registers, memory, page tables,
-the TLB, the mapping database and physmem's containers. help at the prompt lists the
+    description: `Boots IMAGE (a built image or an image config, as boot takes; default: the default image)
+and opens a console on the machine, paused before anything runs: step through system calls,
+IPCs, faults and program steps, go back by replay, set breakpoints and watchpoints, look at
+threads, registers, memory, page tables, the TLB, the mapping database, physmem's containers
+and a self-paging task's regions. help at the prompt lists the
 commands; docs/debugger.md is the guide. With --script the commands come from FILE and the
 console ends after them (exit status 1 if one failed); otherwise from standard input.`,
     options: {
@@ -251,13 +253,22 @@ type Values = Readonly<Record<string, string | boolean | undefined>>;
 
 async function boot(values: Values, imagePath: string | undefined): Promise<number> {
   const machine = machineOptions(values);
+  const image = await imageToBoot(imagePath);
+  return bootContained({ command: 'boot', image, ...machine });
+}
+
+/**
+ * The image boot and debug start: IMAGE as given; an image config (a .json file) built in
+ * memory first, as build would build it; without IMAGE the default image, built when stale.
+ */
+async function imageToBoot(imagePath: string | undefined): Promise<Uint8Array> {
+  if (imagePath !== undefined && imagePath.endsWith('.json')) return buildImage(imagePath);
   let path = imagePath;
   if (path === undefined) {
     if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
     path = DEFAULT_IMAGE;
   }
-  const image = readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
-  return bootContained({ command: 'boot', image, ...machine });
+  return readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
 }
 
 async function debug(values: Values, imagePath: string | undefined): Promise<number> {
@@ -270,12 +281,7 @@ async function debug(values: Values, imagePath: string | undefined): Promise<num
     script = text.split('\n');
     if (script[script.length - 1] === '') script.pop();
   }
-  let path = imagePath;
-  if (path === undefined) {
-    if (isStale(DEFAULT_IMAGE)) await buildImage(DEFAULT_CONFIG, DEFAULT_IMAGE);
-    path = DEFAULT_IMAGE;
-  }
-  const image = readInputFile(path, `the image ${path}`, MAX_IMAGE_BYTES);
+  const image = await imageToBoot(imagePath);
   const standbys = process.env.L4HURD_DEBUG_STANDBYS === undefined ? undefined : Number(process.env.L4HURD_DEBUG_STANDBYS);
   return new DebugHost({
     image,

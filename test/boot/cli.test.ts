@@ -244,8 +244,15 @@ describe('l4hurd boot: images that cannot be booted exit 2 with a one-line messa
     }
   });
 
+  it('an image config is built first, in memory, and boots as its image does', () => {
+    const run = l4hurd(['boot', helloConfig, '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const built = l4hurd(['boot', hello, '--json']);
+    expect(run.stdout).toBe(built.stdout);
+  });
+
   it('a file that is not an image', () => {
-    const run = l4hurd(['boot', join(root, 'package.json')]);
+    const run = l4hurd(['boot', join(root, 'README.md')]);
     expectOneLineError(run, 'boot', /not an l4hurd image: bad magic/);
     expect(run.stdout).toBe('');
   });
