@@ -105,6 +105,7 @@ console ends after them (exit status 1 if one failed); otherwise from standard i
       'max-cycles': MACHINE_OPTIONS['max-cycles']!,
       trace: { type: 'string', value: 'KINDS', help: `start with trace on KINDS (comma-separated): ${STOP_KINDS.join(', ')}, or all` },
       'host-memory': { type: 'string', value: 'SIZE', help: 'JavaScript heap each machine thread may use (default 2G): exit status 5 past it' },
+      disk: { type: 'string', value: 'FILE', help: "the machine's disk: FILE's bytes, copy-on-write in every machine the\nconsole boots or replays (FILE is never written); it overrides the image's disk module" },
       script: { type: 'string', value: 'FILE', help: 'run the commands in FILE, then end' },
       batch: { type: 'boolean', help: 'print no prompts and do not echo commands' },
     },
@@ -285,6 +286,7 @@ async function debug(values: Values, imagePath: string | undefined): Promise<num
   const standbys = process.env.L4HURD_DEBUG_STANDBYS === undefined ? undefined : Number(process.env.L4HURD_DEBUG_STANDBYS);
   return new DebugHost({
     image,
+    disk: machine.disk?.path,
     ramBytes: machine.ramBytes,
     profile: machine.profile,
     maxCycles: machine.maxCycles,

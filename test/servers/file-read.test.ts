@@ -245,7 +245,7 @@ describe('ext2fs: the interface', () => {
 });
 
 describe('l4hurd boot --disk', () => {
-  it('boots the demo image with another disk, copy-on-write unless --disk-writable, and refuses bad disk options', async () => {
+  it('boots (and debugs) the demo image with another disk, copy-on-write unless --disk-writable, and refuses bad disk options', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'l4hurd-fs-'));
     try {
       const imagePath = join(dir, 'file-read.img');
@@ -266,6 +266,20 @@ describe('l4hurd boot --disk', () => {
       const missing = cli(['boot', imagePath, '--disk', join(dir, 'none.img')]);
       expect(missing.status).toBe(2);
       expect(missing.stderr).toBe(`l4hurd boot: cannot open the disk ${join(dir, 'none.img')}: no such file or directory\n`);
+      // The debugger boots and replays with the same disk: run to the end, go back, run again.
+      const script = join(dir, 'script.txt');
+      writeFileSync(script, 'continue\nreverse-step 3000\ncontinue\n');
+      const debugged = cli(['debug', imagePath, '--disk', file, '--script', script, '--batch']);
+      expect(debugged.status, debugged.stderr).toBe(0);
+      // Printed once on the way to the end and once more after going back before it: the
+      // machine that replays reads the same disk.
+      expect(debugged.stdout.split('file-read: /hello.txt (13 bytes): another disk').length).toBe(3);
+      expect(debugged.stdout).not.toContain('hello.txt (13 bytes): hello, world');
+      expect(debugged.stdout.match(/the machine shut down with status 0 at #\d+, cycle \d+/g)?.length).toBe(2);
+      expect(Buffer.compare(readFileSync(file), Buffer.from(other))).toBe(0);
+      const unwritable = cli(['debug', imagePath, '--disk', file, '--disk-writable', '--batch']);
+      expect(unwritable.status).toBe(2);
+      expect(unwritable.stderr).toMatch(/^l4hurd debug: unknown option '--disk-writable'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

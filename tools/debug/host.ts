@@ -28,6 +28,8 @@ export interface DebugOptions {
   readonly ramBytes: number;
   readonly profile?: string;
   readonly maxCycles?: number;
+  /** A host file as the disk of every machine (copy-on-write in each, so replays see the same disk). */
+  readonly disk?: string;
   /** JavaScript heap each machine thread may use. */
   readonly hostMemoryBytes: number;
   /** The script's lines (--script), or null to read standard input. */
@@ -134,7 +136,7 @@ export class DebugHost {
   private spawn(role: Machine['role']): Machine {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4 * SIGNAL_WORDS);
-    const setup: WorkerSetup = { image: this.options.image, ramBytes: this.options.ramBytes, profile: this.options.profile, maxCycles: this.options.maxCycles, signal, orders: port2, output: this.options.output ?? 'fd' };
+    const setup: WorkerSetup = { image: this.options.image, ramBytes: this.options.ramBytes, profile: this.options.profile, maxCycles: this.options.maxCycles, disk: this.options.disk, signal, orders: port2, output: this.options.output ?? 'fd' };
     const worker = new Worker(this.options.workerUrl ?? new URL('./l4hurd-debug.mjs', import.meta.url), {
       workerData: { l4hurdDebug: setup },
       transferList: [port2],

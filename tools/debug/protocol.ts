@@ -16,6 +16,8 @@ export interface WorkerSetup {
   readonly ramBytes: number;
   readonly profile?: string;
   readonly maxCycles?: number;
+  /** The disk file (--disk), opened copy-on-write by each machine thread for its machine. */
+  readonly disk?: string;
   readonly signal: SharedArrayBuffer;
   readonly orders: MessagePort;
   /** 'fd': the console writes standard output itself; 'collect': it hands its output back. */

@@ -12,6 +12,7 @@ import { OutputError, writeOut } from '../output.ts';
 import { EXIT_INTERNAL, EXIT_OUTPUT, oneLine } from '../failures.ts';
 import { Console, lastHitBefore, type ConsoleIo, type Handoff } from './console.ts';
 import { MachineSession, NO_GOAL, type RunGoal } from './machine-session.ts';
+import { FileDisk } from '../disk-file.ts';
 import { receiveOrder, type Order, type Report, type WorkerSetup } from './protocol.ts';
 
 const setup = (workerData as { l4hurdDebug?: WorkerSetup } | null)?.l4hurdDebug;
@@ -41,7 +42,10 @@ function main(setup: WorkerSetup): void {
   };
   let session: MachineSession;
   try {
-    session = new MachineSession(setup.image, { ramBytes: setup.ramBytes, profile: setup.profile, maxCycles: setup.maxCycles }, signal);
+    // Each machine its own copy-on-write view of the disk file: what one machine writes, no other
+    // sees, so every replay starts from the same disk.
+    const disk = setup.disk === undefined ? undefined : new FileDisk(setup.disk);
+    session = new MachineSession(setup.image, { ramBytes: setup.ramBytes, profile: setup.profile, maxCycles: setup.maxCycles, disk }, signal);
   } catch (error) {
     report({ type: 'failed', output: '', status: 2, message: oneLine(error) });
     return parked();
