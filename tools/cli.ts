@@ -284,18 +284,25 @@ async function debug(values: Values, imagePath: string | undefined): Promise<num
   }
   const image = await imageToBoot(imagePath);
   const standbys = process.env.L4HURD_DEBUG_STANDBYS === undefined ? undefined : Number(process.env.L4HURD_DEBUG_STANDBYS);
-  return new DebugHost({
-    image,
-    disk: machine.disk?.path,
-    ramBytes: machine.ramBytes,
-    profile: machine.profile,
-    maxCycles: machine.maxCycles,
-    hostMemoryBytes: machine.hostMemoryBytes,
-    script,
-    batch: values.batch === true,
-    trace,
-    standbys: standbys !== undefined && Number.isSafeInteger(standbys) && standbys >= 0 ? standbys : undefined,
-  }).run();
+  // One descriptor of the disk file for the whole session; every machine thread reads through it
+  // with a copy-on-write overlay of its own.
+  const disk = machine.disk ? new FileDisk(machine.disk.path) : undefined;
+  try {
+    return await new DebugHost({
+      image,
+      disk: disk ? { path: disk.path, descriptor: disk.descriptor } : undefined,
+      ramBytes: machine.ramBytes,
+      profile: machine.profile,
+      maxCycles: machine.maxCycles,
+      hostMemoryBytes: machine.hostMemoryBytes,
+      script,
+      batch: values.batch === true,
+      trace,
+      standbys: standbys !== undefined && Number.isSafeInteger(standbys) && standbys >= 0 ? standbys : undefined,
+    }).run();
+  } finally {
+    disk?.close();
+  }
 }
 
 function debugTraceKinds(text: string): string[] {

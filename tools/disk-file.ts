@@ -28,28 +28,35 @@ export class FileDisk implements DiskBacking {
   /** Written pieces (copy-on-write), by piece number. */
   private readonly overlay = new Map<number, Uint8Array>();
 
-  constructor(path: string, options: { writable?: boolean } = {}) {
+  /** Whether close() closes the descriptor (false: it is another FileDisk's, `descriptor` below). */
+  private readonly owned: boolean;
+
+  /**
+   * Opens `path`; or, with `descriptor`, reads through that open descriptor of the same file
+   * (another FileDisk's, in this process): positioned reads need no descriptor of their own, so
+   * each of the debugger's machine threads keeps its own copy-on-write overlay over one file
+   * descriptor, which stays its opener's to close.
+   */
+  constructor(path: string, options: { writable?: boolean; descriptor?: number } = {}) {
     this.path = path;
-    this.writable = options.writable === true;
+    this.writable = options.writable === true && options.descriptor === undefined;
+    this.owned = options.descriptor === undefined;
     let fd: number;
     try {
-      fd = openSync(path, (this.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK);
+      fd = options.descriptor ?? openSync(path, (this.writable ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK);
     } catch (error) {
       throw new FileError(`cannot open the disk ${path}: ${reason(error)}`);
     }
     const stats = fstatSync(fd);
+    const fail = (message: string): never => {
+      if (this.owned) closeSync(fd);
+      throw new FileError(message);
+    };
     if (!stats.isFile()) {
-      closeSync(fd);
-      throw new FileError(`the disk ${path} is not a regular file${stats.isDirectory() ? ' (it is a directory)' : ''}`);
+      fail(`the disk ${path} is not a regular file${stats.isDirectory() ? ' (it is a directory)' : ''}`);
     }
-    if (stats.size < SECTOR_BYTES) {
-      closeSync(fd);
-      throw new FileError(`the disk ${path} has ${stats.size} bytes: at least one sector (${SECTOR_BYTES} bytes) is needed`);
-    }
-    if (stats.size > 2 ** 32 * SECTOR_BYTES) {
-      closeSync(fd);
-      throw new FileError(`the disk ${path} is larger than 2 TiB, the most 32-bit sector numbers reach`);
-    }
+    if (stats.size < SECTOR_BYTES) fail(`the disk ${path} has ${stats.size} bytes: at least one sector (${SECTOR_BYTES} bytes) is needed`);
+    if (stats.size > 2 ** 32 * SECTOR_BYTES) fail(`the disk ${path} is larger than 2 TiB, the most 32-bit sector numbers reach`);
     this.fd = fd;
     this.bytes = stats.size;
     this.sectors = Math.ceil(stats.size / SECTOR_BYTES);
@@ -120,8 +127,13 @@ export class FileDisk implements DiskBacking {
     try {
       if (this.writable) fsyncSync(this.fd);
     } finally {
-      closeSync(this.fd);
+      if (this.owned) closeSync(this.fd);
       this.fd = -1;
     }
+  }
+
+  /** The open descriptor, for FileDisks of other threads over the same file (-1 once closed). */
+  get descriptor(): number {
+    return this.fd;
   }
 }

@@ -28,8 +28,9 @@ export interface DebugOptions {
   readonly ramBytes: number;
   readonly profile?: string;
   readonly maxCycles?: number;
-  /** A host file as the disk of every machine (copy-on-write in each, so replays see the same disk). */
-  readonly disk?: string;
+  /** A host file as the disk of every machine: its path and an open descriptor (read-only) every
+   * machine thread reads through, copy-on-write in each, so replays see the same disk. */
+  readonly disk?: { readonly path: string; readonly descriptor: number };
   /** JavaScript heap each machine thread may use. */
   readonly hostMemoryBytes: number;
   /** The script's lines (--script), or null to read standard input. */

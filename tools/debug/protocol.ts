@@ -16,8 +16,8 @@ export interface WorkerSetup {
   readonly ramBytes: number;
   readonly profile?: string;
   readonly maxCycles?: number;
-  /** The disk file (--disk), opened copy-on-write by each machine thread for its machine. */
-  readonly disk?: string;
+  /** The disk file (--disk) and the host's descriptor of it; each machine thread keeps its own overlay. */
+  readonly disk?: { readonly path: string; readonly descriptor: number };
   readonly signal: SharedArrayBuffer;
   readonly orders: MessagePort;
   /** 'fd': the console writes standard output itself; 'collect': it hands its output back. */

@@ -44,7 +44,7 @@ function main(setup: WorkerSetup): void {
   try {
     // Each machine its own copy-on-write view of the disk file: what one machine writes, no other
     // sees, so every replay starts from the same disk.
-    const disk = setup.disk === undefined ? undefined : new FileDisk(setup.disk);
+    const disk = setup.disk === undefined ? undefined : new FileDisk(setup.disk.path, { descriptor: setup.disk.descriptor });
     session = new MachineSession(setup.image, { ramBytes: setup.ramBytes, profile: setup.profile, maxCycles: setup.maxCycles, disk }, signal);
   } catch (error) {
     report({ type: 'failed', output: '', status: 2, message: oneLine(error) });
