@@ -37,8 +37,14 @@ export function fpageRange(fpage: number): FpageRange | null {
 
 /** Does the fpage hold [address, address + length)? */
 export function fpageContains(fpage: number, address: number, length: number): boolean {
-  const range = fpageRange(fpage);
-  return range !== null && address >= range.base && address + length <= range.base + range.size;
+  // fpageRange's rules, without the object: this is asked for every page a map item installs.
+  if (fpage >>> 4 === 0) return false;
+  const log2 = fpageLog2(fpage);
+  const base = fpageBase(fpage);
+  if (log2 === 1 && base === 0) return address >= 0 && address + length <= 2 ** 32;
+  if (log2 < 12 || log2 > 32) return false;
+  const start = log2 === 32 ? 0 : base;
+  return address >= start && address + length <= start + 2 ** log2;
 }
 
 /** X.2 relative timeout (16 bits: m 0-9, e 10-14, bit 15 = 0) in microseconds; 0 = never. */

@@ -68,7 +68,6 @@ export const LARGE_PAGE_LOG2 = 22;
 const SMALL_PAGE_SIZE = 2 ** SMALL_PAGE_LOG2;
 /** 4 KiB parts of a 4 MiB page. */
 const PARTS = 2 ** (LARGE_PAGE_LOG2 - SMALL_PAGE_LOG2);
-const ADDRESS_LIMIT = 2 ** 32;
 
 /** One mapping of one page in one space (or, for a root, the physical page itself). */
 export interface MappingNode {
@@ -860,7 +859,9 @@ function isOccupied(index: SpaceIndex, address: number, log2Size: number): boole
 }
 
 function isAddress(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value < ADDRESS_LIMIT;
+  // An integer in [0, 2^32): the one value `>>> 0` leaves as it is (NaN, fractions, negative
+  // numbers and larger ones all change).
+  return value >>> 0 === value;
 }
 
 function checkLog2Size(log2Size: number): void {
@@ -870,13 +871,15 @@ function checkLog2Size(log2Size: number): void {
 }
 
 function checkAligned(value: number, log2Size: number, what: string): void {
-  if (!isAddress(value) || value % 2 ** log2Size !== 0) {
+  // log2Size is 12 to 22 (checked first wherever a size comes from a caller): a mask test.
+  if (!isAddress(value) || (value & ((1 << log2Size) - 1)) !== 0) {
     throw new RangeError(`${what} ${value} is not a 32-bit address aligned to 2^${log2Size}`);
   }
 }
 
 function checkRights(rights: number): void {
-  if (!Number.isInteger(rights) || rights < 0 || rights > RIGHTS_ALL) {
+  // An integer 0-7: the one kind of value the mask leaves as it is.
+  if ((rights & RIGHTS_ALL) !== rights) {
     throw new RangeError(`rights must be an rwx value 0-7, got ${rights}`);
   }
 }

@@ -130,6 +130,15 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
       }
       full = runLength > 0;
     };
+    /**
+     * The longest first piece a run starting at `runStart` (frame `runFrame`) can have: the
+     * largest power of two, up to 4 MiB, to which both its address and its frame's window
+     * address are aligned (in pages).
+     */
+    const alignedPages = (): number => {
+      const bits = ((map.address / PAGE + (runStart - map.start)) | (FRAME_WINDOW / PAGE + runFrame)) & 1023;
+      return bits === 0 ? 1024 : bits & -bits;
+    };
     let failed = false;
     for (let index = map.next; index < map.end; index++) {
       const frame = model.mapPage(map.container, map.task, index, map.rights);
@@ -139,13 +148,20 @@ export default program(function* physmem(env: ProgramEnv, args: string): Op<numb
       }
       if (runLength > 0 && frame.number === runFrame + runLength) {
         runLength++;
-        continue;
+      } else {
+        emit();
+        if (full) break;
+        runStart = index;
+        runFrame = frame.number;
+        runLength = 1;
       }
-      emit();
-      if (full) break;
-      runStart = index;
-      runFrame = frame.number;
-      runLength = 1;
+      // A run as long as its alignment allows goes out now (more pages could not change its first
+      // piece), and the walk ends when the reply is full: a map of many misaligned pages costs
+      // each reply only the pages it carries, not every page left.
+      if (runLength === alignedPages()) {
+        emit();
+        if (items.length >= 2 * MAP_ITEMS_PER_REPLY) break;
+      }
     }
     if (!full) emit();
     // The items cover the pages from map.next on, in order; the rest is resolved again later.
