@@ -8,6 +8,7 @@
 
 import { CentralClient } from './central.ts';
 import type { Pager } from './pager.ts';
+import type { Region } from './regions.ts';
 import type { Kind, MmStats, Policy } from './types.ts';
 
 /** The global symbol's key under which a module publishes its introspection. */
@@ -52,20 +53,32 @@ function policyName(policy: Policy | undefined): string {
   return policy === undefined ? '' : typeof policy === 'function' ? 'function' : policy;
 }
 
+interface PageCounts {
+  resident: number;
+  dirty: number;
+  stored: number;
+  discarded: number;
+}
+
+function regionSnapshot(r: Region, counts: PageCounts): RegionSnapshot {
+  return { start: r.start, end: r.end, rights: r.rights, kind: r.kind, policy: policyName(r.policy), sequential: r.sequential, ...counts };
+}
+
 /** The snapshot of every pager of this module, by task id in ascending order. */
 export function snapshot(pagers: ReadonlyMap<number, Pager | CentralClient>): MmSnapshot {
   const tasks: TaskMemorySnapshot[] = [];
   for (const id of [...pagers.keys()].sort((a, b) => a - b)) {
     const pager = pagers.get(id)!;
     if (pager instanceof CentralClient) {
-      const regions = pager.regions.regions.map((r) => ({ start: r.start, end: r.end, rights: r.rights, kind: r.kind, policy: policyName(r.policy), sequential: r.sequential, resident: 0, dirty: 0, stored: 0, discarded: 0 }));
+      // The central pager holds the pages: only the regions are the task's to show.
+      const regions = pager.regions.regions.map((r) => regionSnapshot(r, { resident: 0, dirty: 0, stored: 0, discarded: 0 }));
       tasks.push({ task: id, mode: 'central', policy: '', thread: pager.helper, container: -1, stats: null, regions });
       continue;
     }
     // Pages and regions both in address order, walked side by side: nothing of the pager's
     // (not even the region map's last-found cache) is touched.
     const list = pager.regions.regions;
-    const counts = list.map(() => ({ resident: 0, dirty: 0, stored: 0, discarded: 0 }));
+    const counts = list.map((): PageCounts => ({ resident: 0, dirty: 0, stored: 0, discarded: 0 }));
     const pages = [...pager.pages.values()].sort((a, b) => a.address - b.address);
     let at = 0;
     for (const page of pages) {
@@ -78,7 +91,7 @@ export function snapshot(pagers: ReadonlyMap<number, Pager | CentralClient>): Mm
       if (page.stored) count.stored++;
       if (page.discarded) count.discarded++;
     }
-    const regions = list.map((r, i) => ({ start: r.start, end: r.end, rights: r.rights, kind: r.kind, policy: policyName(r.policy), sequential: r.sequential, ...counts[i]! }));
+    const regions = list.map((r, i) => regionSnapshot(r, counts[i]!));
     tasks.push({ task: id, mode: 'self', policy: policyName(pager.taskScope.policy), thread: pager.thread, container: pager.frames.container, stats: pager.stats(), regions });
   }
   return { kind: 'libhurd-mm', tasks };

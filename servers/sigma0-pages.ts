@@ -77,22 +77,27 @@ export class PageOwners {
   /** Chunks every page of which is held (given whole at once). */
   private readonly whole = new Set<number>();
 
-  /** Whether no thread but `owner` holds a page of [base, base + size). */
-  freeFor(base: number, size: number, owner: number): boolean {
-    const key = owner >>> 0;
+  /** The first page of [base, base + size) held by a thread other than `except` (0: by anyone), or -1. */
+  private firstHeld(base: number, size: number, except: number): number {
     for (let at = base; at < base + size; ) {
-      const chunk = this.chunks.get(Math.floor(at / CHUNK));
+      const index = Math.floor(at / CHUNK);
+      const chunk = this.chunks.get(index);
       const first = (at % CHUNK) / PAGE;
       const last = Math.min(CHUNK_PAGES, first + (base + size - at) / PAGE);
       if (chunk) {
         for (let i = first; i < last; i++) {
           const holder = chunk[i]!;
-          if (holder !== 0 && holder !== key) return false;
+          if (holder !== 0 && holder !== except) return index * CHUNK + i * PAGE;
         }
       }
       at += (last - first) * PAGE;
     }
-    return true;
+    return -1;
+  }
+
+  /** Whether no thread but `owner` holds a page of [base, base + size). */
+  freeFor(base: number, size: number, owner: number): boolean {
+    return this.firstHeld(base, size, owner >>> 0) < 0;
   }
 
   /**
@@ -100,17 +105,8 @@ export class PageOwners {
    * the first held one found there, so that a search for a free region can go on from there.
    */
   takenUntil(base: number, size: number): number {
-    for (let at = base; at < base + size; ) {
-      const index = Math.floor(at / CHUNK);
-      const chunk = this.chunks.get(index);
-      const first = (at % CHUNK) / PAGE;
-      const last = Math.min(CHUNK_PAGES, first + (base + size - at) / PAGE);
-      if (chunk) {
-        for (let i = first; i < last; i++) if (chunk[i] !== 0) return this.untakenFrom(index * CHUNK + i * PAGE);
-      }
-      at += (last - first) * PAGE;
-    }
-    return 0;
+    const held = this.firstHeld(base, size, 0);
+    return held < 0 ? 0 : this.untakenFrom(held);
   }
 
   /** The first page at or after `page` that nobody holds. */

@@ -67,19 +67,11 @@ export function* sigma0(env: ProgramEnv): Op<void> {
     return true;
   };
 
-  // Where the search for a free region of each size in each descriptor goes on from: sigma0 never
-  // takes memory back, so a candidate found taken (or not wholly memory) stays so, and each
-  // search starts past the candidates earlier searches ruled out.
-  const searched = new Map<number, number>();
-
   /** The first free, available, size-aligned region of `size` bytes, or -1. */
   const findFree = (size: number): number => {
-    for (let i = 0; i < regions.length; i++) {
-      const region = regions[i]!;
+    for (const region of regions) {
       if (region.type !== CONVENTIONAL) continue;
-      const key = i * 64 + Math.log2(size);
-      let base = Math.max(region.low, nextFree, searched.get(key) ?? 0);
-      base = Math.ceil(base / size) * size;
+      let base = Math.ceil(Math.max(region.low, nextFree) / size) * size;
       while (base + size <= region.end) {
         // Past a held page, or a page that is not memory to hand out, the search goes on at the
         // first candidate that cannot hold it.
@@ -87,7 +79,6 @@ export function* sigma0(env: ProgramEnv): Op<void> {
         if (past === 0) break;
         base = Math.ceil(past / size) * size;
       }
-      searched.set(key, base);
       if (base + size <= region.end) return base;
     }
     return -1;

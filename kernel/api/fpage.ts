@@ -24,27 +24,33 @@ export interface FpageRange {
 }
 
 /**
+ * The size field of an fpage as the bytes it names, 2^log2: 32 for the complete address space
+ * (s = 1, base 0), -1 for nil, an fpage smaller than a page, or one larger than 2^32. The one
+ * place these rules are written; fpageRange and fpageContains both read them here.
+ */
+function effectiveLog2(fpage: number): number {
+  if (fpage >>> 4 === 0) return -1;
+  const log2 = fpageLog2(fpage);
+  if (log2 === 1 && fpageBase(fpage) === 0) return 32;
+  return log2 < 12 || log2 > 32 ? -1 : log2;
+}
+
+/**
  * The range of an fpage: the complete address space (s = 1, base 0) is [0, 2^32); nil, an fpage
  * smaller than a page, or one larger than 2^32 names nothing (null).
  */
 export function fpageRange(fpage: number): FpageRange | null {
-  if (fpage >>> 4 === 0) return null;
-  let log2 = fpageLog2(fpage);
-  if (log2 === 1 && fpageBase(fpage) === 0) log2 = 32;
-  if (log2 < 12 || log2 > 32) return null;
+  const log2 = effectiveLog2(fpage);
+  if (log2 < 0) return null;
   return { base: log2 === 32 ? 0 : fpageBase(fpage), size: 2 ** log2, log2 };
 }
 
-/** Does the fpage hold [address, address + length)? */
+/** Does the fpage hold [address, address + length)? (No range object: asked for every page a map item installs.) */
 export function fpageContains(fpage: number, address: number, length: number): boolean {
-  // fpageRange's rules, without the object: this is asked for every page a map item installs.
-  if (fpage >>> 4 === 0) return false;
-  const log2 = fpageLog2(fpage);
-  const base = fpageBase(fpage);
-  if (log2 === 1 && base === 0) return address >= 0 && address + length <= 2 ** 32;
-  if (log2 < 12 || log2 > 32) return false;
-  const start = log2 === 32 ? 0 : base;
-  return address >= start && address + length <= start + 2 ** log2;
+  const log2 = effectiveLog2(fpage);
+  if (log2 < 0) return false;
+  const base = log2 === 32 ? 0 : fpageBase(fpage);
+  return address >= base && address + length <= base + 2 ** log2;
 }
 
 /** X.2 relative timeout (16 bits: m 0-9, e 10-14, bit 15 = 0) in microseconds; 0 = never. */

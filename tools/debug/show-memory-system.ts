@@ -6,7 +6,7 @@
 
 import type { TaskMemorySnapshot } from '../../libhurd-mm/introspect.ts';
 import type { PhysmemSnapshot } from '../../servers/physmem/snapshot.ts';
-import { CommandError, hex32, parseNumber, table, threadName } from './format.ts';
+import { CommandError, hex32, parseNumber, rights, table, threadName } from './format.ts';
 import { asMmSnapshot, asPhysmemSnapshot, introspection } from './snapshots.ts';
 import type { MachineSession } from './machine-session.ts';
 import { spaceName } from './show-state.ts';
@@ -115,10 +115,6 @@ function pagersOf(session: MachineSession): { found: { module: string; tasks: re
   return { found, problems };
 }
 
-function rightsLetters(rights: number): string {
-  return `${rights & 4 ? 'r' : '-'}${rights & 2 ? 'w' : '-'}${rights & 1 ? 'x' : '-'}`;
-}
-
 /**
  * `regions TASK`: a task's address-space regions and the state of their pages, as the
  * libhurd-mm linked into the task keeps them (libhurd-mm/introspect.ts). Without TASK: the
@@ -146,7 +142,7 @@ export function showRegions(session: MachineSession, taskText: string | undefine
   if (t.regions.length === 0) return [...out, 'no regions'];
   const rows = [['region', 'pages', 'rights', 'kind', 'policy', 'hint', 'resident', 'dirty', 'stored', 'discarded']];
   for (const r of t.regions) {
-    rows.push([`${hex32(r.start)}-${hex32(r.end - 1)}`, String((r.end - r.start) / 4096), rightsLetters(r.rights), r.kind, r.policy || '-', r.sequential ? 'sequential' : '-', ...(t.mode === 'self' ? [String(r.resident), String(r.dirty), String(r.stored), String(r.discarded)] : ['-', '-', '-', '-'])]);
+    rows.push([`${hex32(r.start)}-${hex32(r.end - 1)}`, String((r.end - r.start) / 4096), rights(r.rights), r.kind, r.policy || '-', r.sequential ? 'sequential' : '-', ...(t.mode === 'self' ? [String(r.resident), String(r.dirty), String(r.stored), String(r.discarded)] : ['-', '-', '-', '-'])]);
   }
   return [...out, ...table(rows)];
 }
